@@ -1,0 +1,157 @@
+"""Database access: the embedded PostgreSQL, engines, migrations and running the .sql files under sql/."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import SQL_DIR
+from .config import Settings
+from .errors import KcbxError
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DB = "kcbx"
+MIGRATION_LOCK = 7_301_001  # advisory lock key held while migrating
+
+
+def embedded_url(data_dir: Path, database: str = EMBEDDED_DB) -> str:
+    """Start (or reuse) the PostgreSQL kept under `data_dir/pg` and return a URL to `database` in it.
+
+    The server keeps running after this process exits so the next command reuses it; `kcbx db stop` stops it.
+    """
+    import pgserver  # imported here: production deployments use KCBX_DATABASE_URL and never need it
+
+    pgdata = (data_dir / "pg").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    except Exception as e:  # pgserver raises plain exceptions with long logs
+        raise KcbxError(f"could not start the embedded PostgreSQL in {pgdata}: {str(e).splitlines()[0]}") from None
+    admin = server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
+    ensure_database(admin, database)
+    return admin.replace("/postgres?", f"/{database}?", 1)
+
+
+def ensure_database(admin_url: str, database: str) -> None:
+    eng = sa.create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            if not c.execute(sa.text("select 1 from pg_database where datname = :d"), {"d": database}).first():
+                c.execute(sa.text(f'create database "{database}"'))
+    finally:
+        eng.dispose()
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    pgdata = (data_dir / "pg").resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from pgserver._commands import pg_ctl
+    import pgserver
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    pg_ctl(["-w", "stop"], pgdata=pgdata, user=server.system_user)
+    return True
+
+
+def _driver(url: str) -> str:
+    return "postgresql+psycopg2://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or embedded_url(settings.data_dir)
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
+    return sa.create_engine(_driver(url), pool_pre_ping=True, future=True,
+                            connect_args={"application_name": "kcbx", "options": "-c timezone=Asia/Shanghai"})
+
+
+def engine(settings_or_url: Settings | str) -> Engine:
+    url = settings_or_url if isinstance(settings_or_url, str) else database_url(settings_or_url)
+    return _engine(url)
+
+
+@contextmanager
+def transaction(eng: Engine) -> Iterator[Connection]:
+    """One step, one transaction: everything inside commits together or not at all."""
+    with eng.begin() as conn:
+        yield conn
+
+
+def sql_text(relpath: str) -> str:
+    path = SQL_DIR / relpath
+    if not path.is_file():
+        raise KcbxError(f"missing SQL file {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def run_sql(conn: Connection, relpath: str, params: Mapping | None = None) -> sa.CursorResult:
+    """Run one file of sql/ (may hold several statements) with `:name` parameters bound by the driver."""
+    log.debug("sql %s", relpath)
+    return conn.execute(sa.text(sql_text(relpath)), dict(params or {}))
+
+
+def migrate(eng: Engine) -> list[str]:
+    """Apply new files of sql/migrations in order, then re-create sql/functions and sql/views.
+
+    Migrations are applied once each (recorded with their checksum); an edited, already-applied migration is an
+    error. Functions and views are repeatable: re-created on every call, so they always match the code.
+    """
+    applied_now = []
+    with eng.begin() as conn:
+        conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+        conn.execute(sa.text("create schema if not exists kcbx"))
+        conn.execute(sa.text(
+            "create table if not exists kcbx.schema_migrations (version text primary key, checksum text not null,"
+            " applied_at timestamptz not null default now())"))
+        done = dict(conn.execute(sa.text("select version, checksum from kcbx.schema_migrations")).all())
+        for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+            body = path.read_text(encoding="utf-8")
+            digest = hashlib.sha256(body.encode()).hexdigest()
+            if path.stem in done:
+                if done[path.stem] != digest:
+                    raise KcbxError(f"migration {path.name} changed after it was applied; add a new migration instead")
+                continue
+            exec_script(conn, body)
+            conn.execute(sa.text("insert into kcbx.schema_migrations (version, checksum) values (:v, :c)"),
+                         {"v": path.stem, "c": digest})
+            applied_now.append(path.stem)
+        from .normalize_names import install_t2s_function
+        install_t2s_function(conn)
+        for folder in ("functions", "views"):
+            for path in sorted((SQL_DIR / folder).glob("*.sql")):
+                exec_script(conn, path.read_text(encoding="utf-8"))
+    return applied_now
+
+
+def exec_script(conn: Connection, sql: str) -> None:
+    """Run SQL text with no parameters (so `%` needs no escaping) on the connection's open transaction."""
+    with conn.connection.dbapi_connection.cursor() as cur:
+        cur.execute(sql)
+
+
+def prepare(settings: Settings) -> Engine:
+    """The engine for these settings, with the schema brought up to date."""
+    eng = engine(settings)
+    migrate(eng)
+    return eng
+
+
+def raw_copy(conn: Connection, copy_sql: str, stream) -> None:
+    """COPY ... FROM STDIN through the psycopg2 connection under a SQLAlchemy connection."""
+    dbapi = conn.connection.dbapi_connection
+    with dbapi.cursor() as cur:
+        cur.copy_expert(copy_sql, stream, size=1 << 20)
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -1,0 +1,113 @@
+-- Value normalizers shared by loading, validation, matching and reports.
+-- Each is IMMUTABLE and never raises: a value it cannot read becomes NULL, and the caller records why.
+
+-- Full-width ASCII (ＡＢＣ１２３, the ideographic space) to half-width.
+create or replace function kcbx.halfwidth(s text) returns text language sql immutable parallel safe strict as $$
+  select translate(s,
+    '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ－／．　',
+    '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-/. ')
+$$;
+
+-- GB 11643 check character for the first 17 digits of an ID number.
+create or replace function kcbx.id_check_char(first17 text) returns text language sql immutable parallel safe strict as $$
+  select substr('10X98765432',
+    (select sum(substr(first17, i, 1)::int * (array[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2])[i]) % 11
+       from generate_series(1, 17) i)::int + 1, 1)
+  where first17 ~ '^[0-9]{17}$'
+$$;
+
+-- Trim, half-width, drop inner spaces, upper-case x; a 15-digit legacy number becomes 18 digits (19yy + check).
+create or replace function kcbx.norm_id(s text) returns text language sql immutable parallel safe strict as $$
+  select case
+    when v = '' then null
+    when v ~ '^[0-9]{15}$' then substr(v, 1, 6) || '19' || substr(v, 7) ||
+                                kcbx.id_check_char(substr(v, 1, 6) || '19' || substr(v, 7, 9))
+    else v end
+  from (select upper(regexp_replace(kcbx.halfwidth(s), '\s', '', 'g')) as v) x
+$$;
+
+-- Calendar check for y-m-d without raising.
+create or replace function kcbx.safe_date(y int, m int, d int) returns date language sql immutable parallel safe strict as $$
+  select case when y between 1900 and 2100 and m between 1 and 12 and d between 1 and
+    extract(day from (make_date(y, m, 1) + interval '1 month - 1 day'))::int then make_date(y, m, d) end
+$$;
+
+-- Birth date embedded in an 18-character ID number (NULL if the number is malformed).
+create or replace function kcbx.id_birth_date(id text) returns date language sql immutable parallel safe strict as $$
+  select case when id ~ '^[0-9]{17}[0-9X]$'
+    then kcbx.safe_date(substr(id, 7, 4)::int, substr(id, 11, 2)::int, substr(id, 13, 2)::int) end
+$$;
+
+-- Gender embedded in an ID number: the 17th digit, odd for 男, even for 女.
+create or replace function kcbx.id_gender(id text) returns text language sql immutable parallel safe strict as $$
+  select case when id ~ '^[0-9]{17}[0-9X]$' then case when substr(id, 17, 1)::int % 2 = 1 then '男' else '女' end end
+$$;
+
+-- A valid ID: 18 characters, a real birth date and the right check character.
+create or replace function kcbx.id_valid(id text) returns boolean language sql immutable parallel safe as $$
+  select coalesce(id ~ '^[0-9]{17}[0-9X]$' and kcbx.id_birth_date(id) is not null
+                  and kcbx.id_check_char(substr(id, 1, 17)) = substr(id, 18, 1), false)
+$$;
+
+-- Dates as offices write them: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日, or an Excel serial.
+create or replace function kcbx.parse_date(s text) returns date language sql immutable parallel safe strict as $$
+  select case
+    when v ~ '^[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?( 00:00(:00)?)?$' then
+      kcbx.safe_date(split_part(translate(v, '/.年月日', '----'), '-', 1)::int,
+                     split_part(translate(v, '/.年月日', '----'), '-', 2)::int,
+                     split_part(split_part(translate(v, '/.年月日', '----'), '-', 3), ' ', 1)::int)
+    when v ~ '^[0-9]{8}$' then kcbx.safe_date(substr(v, 1, 4)::int, substr(v, 5, 2)::int, substr(v, 7, 2)::int)
+    when v ~ '^[0-9]{3,5}(\.0+)?$' and split_part(v, '.', 1)::int between 1 and 73050
+      then date '1899-12-30' + split_part(v, '.', 1)::int
+    end
+  from (select btrim(kcbx.halfwidth(s)) as v) x
+$$;
+
+create or replace function kcbx.norm_gender(s text) returns text language sql immutable parallel safe strict as $$
+  select case upper(btrim(kcbx.halfwidth(s)))
+    when '男' then '男' when '1' then '男' when 'M' then '男' when 'MALE' then '男' when '男性' then '男'
+    when '女' then '女' when '2' then '女' when 'F' then '女' when 'FEMALE' then '女' when '女性' then '女' end
+$$;
+
+-- Grades 1–9 from 1…9, 一年级…九年级, 七年级…, 初一…初三.
+create or replace function kcbx.norm_grade(s text) returns smallint language sql immutable parallel safe strict as $$
+  select case
+    when v ~ '^[1-9]$' then v::smallint
+    when v ~ '^[1-9]年级$' then substr(v, 1, 1)::smallint
+    when v ~ '^[一二三四五六七八九]年级$' then (strpos('一二三四五六七八九', substr(v, 1, 1)))::smallint
+    when v ~ '^初[一二三]$' then (6 + strpos('一二三', substr(v, 2, 1)))::smallint
+    when v ~ '^初[1-3]$' then (6 + substr(v, 2, 1)::int)::smallint
+    end
+  from (select regexp_replace(kcbx.halfwidth(s), '\s', '', 'g') as v) x
+$$;
+
+-- County code (6 digits) from a 6-digit GB/T 2260 or a 12-digit statistical code.
+create or replace function kcbx.norm_region(s text) returns text language sql immutable parallel safe strict as $$
+  select case when v ~ '^[0-9]{6}$' or v ~ '^[0-9]{12}$' then substr(v, 1, 6) end
+  from (select btrim(kcbx.halfwidth(s)) as v) x
+$$;
+
+-- A name as it should be shown: trimmed, full-width spaces folded.
+create or replace function kcbx.norm_name(s text) returns text language sql immutable parallel safe strict as $$
+  select nullif(regexp_replace(btrim(replace(s, '　', ' ')), '\s+', ' ', 'g'), '')
+$$;
+
+-- The key names are matched on: no spaces or name dots, half-width, simplified characters, upper case.
+create or replace function kcbx.name_key(s text) returns text language sql immutable parallel safe strict as $$
+  select nullif(upper(kcbx.t2s(regexp_replace(kcbx.halfwidth(s), '[\s·•・.\-]', '', 'g'))), '')
+$$;
+
+-- Masks for analysts: 410123********1234 and 张*.
+create or replace function kcbx.mask_id(id text) returns text language sql immutable parallel safe strict as $$
+  select case when length(id) >= 10 then substr(id, 1, 6) || repeat('*', length(id) - 10) || right(id, 4)
+              else repeat('*', length(id)) end
+$$;
+
+create or replace function kcbx.mask_name(n text) returns text language sql immutable parallel safe strict as $$
+  select substr(n, 1, 1) || repeat('*', greatest(length(n) - 1, 1))
+$$;
+
+-- Full years of age on a date.
+create or replace function kcbx.age_on(birth date, on_date date) returns int language sql immutable parallel safe strict as $$
+  select extract(year from age(on_date, birth))::int
+$$;

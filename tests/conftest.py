@@ -1,0 +1,92 @@
+"""Fixtures: a real PostgreSQL for every test.
+
+With KCBX_DATABASE_URL set, tests create their databases on that server (the role needs CREATEDB); otherwise on
+the embedded server kept under .kcbx/test-pg. One migrated template database is made per session and every test
+that asks for `settings` gets a fresh copy of it, so tests never see each other's rows.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from pipelines import db
+from pipelines.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = f"kcbx_tmpl_{os.getpid()}"
+
+
+def _admin_url() -> str:
+    url = os.environ.get("KCBX_DATABASE_URL")
+    if url:
+        return url
+    return db.embedded_url(ROOT / ".kcbx" / "test-pg", database="postgres")
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    head = base.rsplit("/", 1)[0]
+    return f"{head}/{name}" + (f"?{query}" if query else "")
+
+
+def _admin_exec(admin_url: str, sql: str) -> None:
+    eng = sa.create_engine(db._driver(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            c.exec_driver_sql(sql)
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    return _admin_url()
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_admin_url):
+    _admin_exec(pg_admin_url, f'drop database if exists "{TEMPLATE}"')
+    _admin_exec(pg_admin_url, f'create database "{TEMPLATE}"')
+    url = _with_db(pg_admin_url, TEMPLATE)
+    eng = db.engine(url)
+    db.migrate(eng)
+    eng.dispose()
+    db._engine.cache_clear()
+    yield url
+    _admin_exec(pg_admin_url, f'drop database if exists "{TEMPLATE}" with (force)')
+
+
+@pytest.fixture
+def new_database(pg_admin_url, template_url):
+    """Factory: a fresh, migrated database URL (dropped after the test)."""
+    made = []
+
+    def make() -> str:
+        name = f"kcbx_t_{uuid.uuid4().hex[:12]}"
+        _admin_exec(pg_admin_url, f'create database "{name}" template "{TEMPLATE}"')
+        made.append(name)
+        return _with_db(pg_admin_url, name)
+
+    yield make
+    for url in list(db._engine.cache_info() and []):
+        pass
+    db._engine.cache_clear()
+    for name in made:
+        _admin_exec(pg_admin_url, f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def settings(new_database, tmp_path) -> Settings:
+    """Settings for one test: its own database and data folder, province 41."""
+    return Settings(data_dir=tmp_path / "data", database_url=new_database(), province="41")
+
+
+@pytest.fixture
+def conn(settings):
+    eng = db.engine(settings)
+    with eng.connect() as c:
+        yield c

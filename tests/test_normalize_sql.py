@@ -1,0 +1,51 @@
+"""The SQL normalizers every stage relies on: ID numbers, dates, genders, grades, names, masks."""
+import pytest
+import sqlalchemy as sa
+
+
+def one(conn, sql, **params):
+    return conn.execute(sa.text(sql), params).scalar()
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("11010519491231002X", "11010519491231002X"),
+    ("11010519491231002x", "11010519491231002X"),
+    (" １１０１０５１９４９１２３１００２Ｘ ", "11010519491231002X"),
+    ("110105 1949 1231 002X", "11010519491231002X"),
+    ("110105491231002", "11010519491231002X"),      # 15-digit legacy number → 18 with check character
+    ("", None),
+])
+def test_id_numbers_are_normalized(conn, raw, expected):
+    assert one(conn, "select kcbx.norm_id(:v)", v=raw) == expected
+
+
+def test_check_digit_decides_validity(conn):
+    assert one(conn, "select kcbx.id_valid('11010519491231002X')") is True
+    assert one(conn, "select kcbx.id_valid('110105194912310021')") is False      # wrong check character
+    assert one(conn, "select kcbx.id_valid('110105194902300026')") is False      # 30 February
+    assert one(conn, "select kcbx.id_birth_date('11010519491231002X')").isoformat() == "1949-12-31"
+    assert one(conn, "select kcbx.id_gender('11010519491231002X')") == "女"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("2015-03-09", "2015-03-09"), ("2015/3/9", "2015-03-09"), ("20150309", "2015-03-09"),
+    ("2015年3月9日", "2015-03-09"), ("42072", "2015-03-09"), ("2015-02-30", None), ("昨天", None),
+])
+def test_dates_in_every_office_format(conn, raw, expected):
+    got = one(conn, "select kcbx.parse_date(:v)", v=raw)
+    assert (got.isoformat() if got else None) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [("一年级", 1), ("九年级", 9), ("初一", 7), ("初三", 9), ("5", 5),
+                                          ("七年级", 7), ("十年级", None)])
+def test_grades(conn, raw, expected):
+    assert one(conn, "select kcbx.norm_grade(:v)", v=raw) == expected
+
+
+def test_gender_region_names_and_masks(conn):
+    assert one(conn, "select kcbx.norm_gender('2')") == "女"
+    assert one(conn, "select kcbx.norm_gender('M')") == "男"
+    assert one(conn, "select kcbx.norm_region('410102001001')") == "410102"
+    assert one(conn, "select kcbx.name_key(' 張　偉 ')") == one(conn, "select kcbx.name_key('张伟')")
+    assert one(conn, "select kcbx.mask_id('410123201503091234')") == "410123********1234"
+    assert one(conn, "select kcbx.mask_name('张伟')") == "张*"
