@@ -127,9 +127,12 @@ def migrate(eng: Engine) -> list[str]:
             applied_now.append(path.stem)
         from .normalize_names import install_t2s_function
         install_t2s_function(conn)
-        for folder in ("functions", "views"):
-            for path in sorted((SQL_DIR / folder).glob("*.sql")):
-                exec_script(conn, path.read_text(encoding="utf-8"))
+        for path in sorted((SQL_DIR / "functions").glob("*.sql")):
+            exec_script(conn, path.read_text(encoding="utf-8"))
+        from .load.staging import ensure_staging_tables
+        ensure_staging_tables(conn)
+        for path in sorted((SQL_DIR / "views").glob("*.sql")):
+            exec_script(conn, path.read_text(encoding="utf-8"))
     return applied_now
 
 

@@ -15,7 +15,7 @@ from .config import Settings
 class Column:
     name: str
     headers: tuple[str, ...]          # default headers, Chinese first
-    kind: str = "text"                # id | name | gender | date | region | school_id | grade | code | int | text
+    kind: str = "text"                # id | name | gender | date | region | school_id | student_no | grade | code | int | text
     required: bool = True             # the column must be present in the file
     nullable: bool = False            # a present column may still have empty cells
     allowed: tuple[str, ...] = ()     # for kind == "code": the values the contract allows
@@ -45,7 +45,7 @@ ID = lambda nullable=False: C("id_number", ["身份证号", "身份证号码", "
 NAME = C("name", ["姓名", "学生姓名", "name"], "name")
 GENDER = C("gender", ["性别", "gender"], "gender")
 BIRTH = C("birth_date", ["出生日期", "出生年月日", "birth_date"], "date")
-STUDENT_NO = C("student_no", ["全国学籍号", "学籍号", "学籍辅号", "student_no"], "text", required=False, nullable=True)
+STUDENT_NO = C("student_no", ["全国学籍号", "学籍号", "学籍辅号", "student_no"], "student_no", required=False, nullable=True)
 
 REGISTRY_STATUSES = ("在读", "休学", "转出", "毕业", "死亡")
 HUKOU_STATUSES = ("正常", "迁出", "死亡")
