@@ -1,0 +1,213 @@
+"""The steps of a term sweep, shared by the CLI, the tests and the Airflow DAGs.
+
+Every function takes settings and small values (term code, paths, file hashes, run ids) and returns small,
+JSON-serializable dicts, so that Airflow can pass them between tasks without personal data in XComs.
+
+    start_run → discover → stage_and_validate (per file) → gate → publish → match → update_ledger
+              → refresh_reports → finish_run
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+
+from . import db
+from .config import Settings
+from .errors import KcbxError, ValidationStop
+from .terms import Term
+
+log = logging.getLogger("kcbx.sweep")
+
+SWEEP_LOCK_BASE = 7_302_000  # + province code: one sweep per province at a time
+
+
+def term_for_date(d: date) -> str:
+    """The term running on day d: from 1 September autumn, from 1 March spring (before March: last autumn)."""
+    if d.month >= 9:
+        return f"{d.year}-autumn"
+    if d.month >= 3:
+        return f"{d.year}-spring"
+    return f"{d.year - 1}-autumn"
+
+
+def start_run(settings: Settings, command: str, term: str | None, source_dir: str | None = None,
+              accept_failures: bool = False, accepted_by: str | None = None,
+              accept_reason: str | None = None) -> str:
+    if accept_failures and not (accepted_by and accept_reason):
+        raise KcbxError("--accept-failures needs --accepted-by NAME and --reason TEXT: the audit trail records both")
+    run_id = str(uuid.uuid4())
+    eng = db.prepare(settings)
+    with eng.begin() as conn:
+        conn.execute(sa.text(
+            "insert into kcbx.runs (run_id, command, province, term, source_dir, accept_failures, accepted_by,"
+            " accept_reason) values (:r, :c, :p, :t, :s, :a, :by, :why)"),
+            {"r": run_id, "c": command, "p": settings.province, "t": term, "s": source_dir, "a": accept_failures,
+             "by": accepted_by, "why": accept_reason})
+    return run_id
+
+
+def finish_run(settings: Settings, run_id: str, outcome: str, message: str | None = None) -> None:
+    with db.engine(settings).begin() as conn:
+        conn.execute(sa.text("update kcbx.runs set finished_at = now(), outcome = :o, message = :m where run_id = :r"),
+                     {"o": outcome, "m": message, "r": run_id})
+
+
+def discover(settings: Settings, term: str, source_dir: str) -> list[dict]:
+    from .load.loader import discover_sources
+    Term.parse(term)
+    found = discover_sources(Path(source_dir))
+    # registry first: the roster's school ids are checked against it
+    order = ["hukou", "registry", "roster"]
+    names = sorted(found, key=lambda s: (order.index(s) if s in order else len(order), s))
+    return [{"source": s, "path": str(found[s])} for s in names]
+
+
+def stage_and_validate(settings: Settings, term: str, source: str, path: str, run_id: str) -> dict:
+    """Load one file into staging and validate it there (write and audit; nothing is published yet)."""
+    from .load.loader import stage_file
+    from .validate import validate_staged
+    t = Term.parse(term)
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, t, source, Path(path), run_id)
+    out = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(staged).items()}
+    out.update(rows_rejected=staged.rows_rejected_on_read, rows_warned=0, batch_failures=[])
+    if not staged.already_published:
+        v = validate_staged(eng, settings, t, source, staged.file_hash, staged.file_name, run_id)
+        out.update(rows_rejected=v.rows_rejected, rows_warned=v.rows_warned, batch_failures=list(v.batch_failures))
+    return out
+
+
+def gate(settings: Settings, term: str, outcomes: list[dict], run_id: str, accept_failures: bool) -> None:
+    """Stop the term if any file failed a batch-level expectation, unless the run was told to go on."""
+    failures = [f for o in outcomes for f in o.get("batch_failures", [])]
+    if not failures:
+        return
+    for f in failures:
+        log.warning("validation failure: %s", f)
+    if accept_failures:
+        log.warning("%d batch failure(s) accepted for this run (recorded in kcbx.runs)", len(failures))
+        return
+    more = f" (and {len(failures) - 1} more; see `kcbx audit --term {term}`)" if len(failures) > 1 else ""
+    raise ValidationStop(f"{term} stopped by validation: {failures[0]}{more}")
+
+
+def publish(settings: Settings, term: str, outcomes: list[dict], run_id: str) -> list[dict]:
+    from .load.loader import StagedFile, publish_staged
+    t = Term.parse(term)
+    eng = db.engine(settings)
+    fields = {f.name for f in dataclasses.fields(StagedFile)}
+    results = []
+    for o in outcomes:
+        staged = StagedFile(**{k: (Path(v) if k == "path" else v) for k, v in o.items() if k in fields})
+        r = publish_staged(eng, settings, t, staged, run_id)
+        results.append(dataclasses.asdict(r) if dataclasses.is_dataclass(r) else dict(r))
+    return results
+
+
+def match(settings: Settings, term: str, run_id: str) -> dict:
+    from .match import run_matching
+    return run_matching(db.engine(settings), settings, Term.parse(term))
+
+
+def update_ledger(settings: Settings, term: str, run_id: str, rebuild: bool = False) -> dict:
+    from .ledger import update_ledger as _update
+    return _update(db.engine(settings), settings, Term.parse(term), run_id, rebuild=rebuild)
+
+
+def refresh_reports(settings: Settings, term: str, run_id: str) -> dict:
+    from .report import refresh_report_tables
+    return refresh_report_tables(db.engine(settings), settings, Term.parse(term))
+
+
+def write_reports(settings: Settings, term: str, out_dir: str, region: str | None = None,
+                  kinds=("semiannual", "monthly", "screening")) -> list[str]:
+    from .report import write_reports as _write
+    eng = db.prepare(settings)
+    paths = _write(eng, settings, Term.parse(term), Path(out_dir), region=region)
+    return [str(p) for p in paths]
+
+
+@contextmanager
+def province_lock(settings: Settings) -> Iterator[None]:
+    """Hold the province's advisory lock on a dedicated connection; a second sweep stops with a clear message."""
+    eng = db.engine(settings)
+    conn = eng.connect()
+    try:
+        key = SWEEP_LOCK_BASE + int(settings.province)
+        if not conn.execute(sa.text("select pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            raise KcbxError(f"another sweep of province {settings.province} is running; wait for it to finish")
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": key})
+    finally:
+        conn.close()
+
+
+def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool = False,
+          accepted_by: str | None = None, accept_reason: str | None = None, rebuild: bool = False) -> dict:
+    """One term end to end. Re-running it on the same files changes nothing."""
+    Term.parse(term)
+    db.prepare(settings)
+    with province_lock(settings):
+        run_id = start_run(settings, "sweep", term, source_dir, accept_failures, accepted_by, accept_reason)
+        summary: dict = {"run_id": run_id, "term": term, "province": settings.province, "stages": {}}
+        try:
+            t0 = time.monotonic()
+            files = discover(settings, term, source_dir)
+            outcomes = [stage_and_validate(settings, term, f["source"], f["path"], run_id) for f in files]
+            summary["stages"]["load_validate"] = round(time.monotonic() - t0, 2)
+            gate(settings, term, outcomes, run_id, accept_failures)
+            summary["files"] = publish(settings, term, outcomes, run_id)
+            for name, step in (("match", match), ("ledger", None), ("report", refresh_reports)):
+                t0 = time.monotonic()
+                if step is None:
+                    summary[name] = update_ledger(settings, term, run_id, rebuild=rebuild)
+                else:
+                    summary[name] = step(settings, term, run_id)
+                summary["stages"][name] = round(time.monotonic() - t0, 2)
+        except ValidationStop as e:
+            finish_run(settings, run_id, "stopped_by_validation", str(e))
+            raise
+        except BaseException as e:
+            finish_run(settings, run_id, "failed", str(e).splitlines()[0] if str(e) else type(e).__name__)
+            raise
+        finish_run(settings, run_id, "succeeded")
+        return summary
+
+
+def apply_inbox(settings: Settings, inbox_dir: str, run_id: str) -> dict:
+    """Load follow-up and exemption files dropped into `inbox_dir/<term>/` and apply them to the ledger."""
+    from .ledger import apply_followups
+    from .load.loader import discover_sources, publish_staged, stage_file
+    from .validate import validate_staged
+    eng = db.prepare(settings)
+    applied: dict = {}
+    for term_dir in sorted(p for p in Path(inbox_dir).iterdir() if p.is_dir()):
+        try:
+            t = Term.parse(term_dir.name)
+        except KcbxError:
+            log.warning("inbox: ignoring folder %s (not a term)", term_dir.name)
+            continue
+        found = discover_sources(term_dir, required=())
+        changed = False
+        for source in ("exemptions", "followups"):
+            if source not in found:
+                continue
+            staged = stage_file(eng, settings, t, source, found[source], run_id)
+            if staged.already_published:
+                continue
+            validate_staged(eng, settings, t, source, staged.file_hash, staged.file_name, run_id)
+            publish_staged(eng, settings, t, staged, run_id)
+            changed = True
+        if changed:
+            applied[t.code] = apply_followups(eng, settings, t, run_id)
+    return applied
