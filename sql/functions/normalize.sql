@@ -10,10 +10,7 @@ $$;
 
 -- GB 11643 check character for the first 17 digits of an ID number.
 create or replace function kcbx.id_check_char(first17 text) returns text language sql immutable parallel safe strict as $$
-  select substr('10X98765432',
-    (select sum(substr(first17, i, 1)::int * (array[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2])[i]) % 11
-       from generate_series(1, 17) i)::int + 1, 1)
-  where first17 ~ '^[0-9]{17}$'
+  select case when first17 ~ '^[0-9]{17}$' then substr('10X98765432', (substr(first17, 1, 1)::int * 7 + substr(first17, 2, 1)::int * 9 + substr(first17, 3, 1)::int * 10 + substr(first17, 4, 1)::int * 5 + substr(first17, 5, 1)::int * 8 + substr(first17, 6, 1)::int * 4 + substr(first17, 7, 1)::int * 2 + substr(first17, 8, 1)::int * 1 + substr(first17, 9, 1)::int * 6 + substr(first17, 10, 1)::int * 3 + substr(first17, 11, 1)::int * 7 + substr(first17, 12, 1)::int * 9 + substr(first17, 13, 1)::int * 10 + substr(first17, 14, 1)::int * 5 + substr(first17, 15, 1)::int * 8 + substr(first17, 16, 1)::int * 4 + substr(first17, 17, 1)::int * 2) % 11 + 1, 1) end
 $$;
 
 -- Trim, half-width, drop inner spaces, upper-case x; a 15-digit legacy number becomes 18 digits (19yy + check).
@@ -29,7 +26,9 @@ $$;
 -- Calendar check for y-m-d without raising.
 create or replace function kcbx.safe_date(y int, m int, d int) returns date language sql immutable parallel safe strict as $$
   select case when y between 1900 and 2100 and m between 1 and 12 and d between 1 and
-    extract(day from (make_date(y, m, 1) + interval '1 month - 1 day'))::int then make_date(y, m, d) end
+    case when m = 2 then 28 + (y % 4 = 0 and (y % 100 <> 0 or y % 400 = 0))::int
+         when m in (4, 6, 9, 11) then 30 else 31 end
+  then make_date(y, m, d) end
 $$;
 
 -- Birth date embedded in an 18-character ID number (NULL if the number is malformed).

@@ -96,7 +96,7 @@ create index validation_runs_term on audit.validation_runs (province, term, sour
 create table core.hukou (
   province text not null, term text not null, file_hash text not null, line int not null,
   id_number text, id_valid boolean not null, name text, name_key text, gender text, birth_date date,
-  region_code text, household_no text, hukou_status text not null default '正常'
+  region_code text, household_no text, hukou_status text  -- NULL means 正常
 );
 create table core.registry (
   province text not null, term text not null, file_hash text not null, line int not null,

@@ -1,0 +1,217 @@
+"""Loading one term's files: discover, archive, COPY into staging, normalize; and publish into core.
+
+Write-audit-publish: `stage_file` writes staging only; validation (pipelines.validate) runs on staging;
+`publish_staged` replaces the term's rows of that source in core in one transaction. A killed run leaves core as
+it was. Every record read is accounted for: rows_read = rows_accepted + rows_rejected.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..config import Settings
+from ..errors import InputError
+from ..sources import REQUIRED_SOURCES, SOURCES
+from ..terms import Term
+from .archive import archive_file, sha256_file
+from .readers import open_rows
+from .staging import normalize_sql, typed_columns
+
+log = logging.getLogger("kcbx.load")
+
+STEMS = {s.name: s.name for s in SOURCES.values()} | {s.chinese: s.name for s in SOURCES.values()} | {
+    "户籍": "hukou", "学籍": "registry", "在校": "roster", "在校学生": "roster", "开学报到": "roster",
+    "脱贫户": "poverty", "重点人群": "special_groups", "疑似辍学": "national_suspects", "核查劝返": "followups",
+    "延缓免学": "exemptions", "小学毕业库": "graduates"}
+SUFFIXES = {".csv", ".xlsx"}
+COPY_BATCH_ROWS = 50_000
+
+
+@dataclass
+class StagedFile:
+    source: str
+    file_name: str
+    path: Path
+    file_hash: str
+    rows_read: int
+    rows_rejected_on_read: int
+    encoding: str | None
+    format: str
+    header_line: int | None
+    already_published: bool = False
+
+
+@dataclass
+class PublishResult:
+    source: str
+    file_hash: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_warned: int
+    already_published: bool = False
+
+
+def discover_sources(source_dir: Path, required: Iterable[str] = REQUIRED_SOURCES) -> dict[str, Path]:
+    if not source_dir.is_dir():
+        raise InputError(f"source folder {source_dir} does not exist")
+    found: dict[str, Path] = {}
+    for p in sorted(source_dir.iterdir()):
+        if not p.is_file() or p.name.startswith((".", "~$")):
+            continue
+        stem = unicodedata.normalize("NFKC", p.stem).strip().lower()
+        source = STEMS.get(stem)
+        if source is None or p.suffix.lower() not in SUFFIXES:
+            log.warning("ignoring %s: not named after a source (%s) as .csv or .xlsx", p.name, ", ".join(SOURCES))
+            continue
+        if source in found:
+            raise InputError(f"{source_dir}: two files for {source}: {found[source].name} and {p.name}; keep one")
+        found[source] = p
+    missing = [s for s in required if s not in found]
+    if missing:
+        s = SOURCES[missing[0]]
+        raise InputError(f"{source_dir}: missing required file {s.name}.csv or .xlsx ({s.chinese})")
+    return found
+
+
+def _copy_escape(v: str | None) -> str:
+    if v is None:
+        return "\\N"
+    return v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class _CopyBuffer(io.RawIOBase):
+    """A file-like object COPY reads from, fed lazily from the record iterator (memory stays flat)."""
+
+    def __init__(self, lines: Iterable[str]):
+        self._lines = iter(lines)
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buf) < size:
+            try:
+                self._buf += next(self._lines).encode("utf-8")
+            except StopIteration:
+                break
+        if size < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+
+def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: Path, run_id: str) -> StagedFile:
+    src = SOURCES[source]
+    file_hash = sha256_file(path)
+    key = {"p": settings.province, "t": term.code, "s": source, "h": file_hash}
+    with eng.connect() as c:
+        status = c.execute(sa.text("select status from audit.file_manifest where province = :p and term = :t"
+                                   " and source = :s and file_hash = :h"), key).scalar()
+    if status == "published":
+        log.info("%s: already published for %s (sha256 %s…), nothing to do", path.name, term, file_hash[:12])
+        return StagedFile(source, path.name, path, file_hash, 0, 0, None, "", None, already_published=True)
+
+    stream = open_rows(path, src, settings)
+    if stream.ignored_headers:
+        log.info("%s: ignoring columns %s", path.name, ", ".join(stream.ignored_headers))
+    archived = archive_file(path, file_hash, settings.archive_dir)
+    problems: list[tuple[int, str]] = []
+    counts = {"read": 0}
+    started = time.monotonic()
+    last = [started]
+
+    def lines():
+        for line, values, problem in stream:
+            counts["read"] += 1
+            if values is None:
+                problems.append((line, problem or "unreadable row"))
+                continue
+            yield file_hash + "\t" + str(line) + "\t" + "\t".join(_copy_escape(v) for v in values) + "\n"
+            now = time.monotonic()
+            if now - last[0] >= 1.0:
+                last[0] = now
+                log.info("%s: %d rows, %.0f rows/s", path.name, counts["read"], counts["read"] / (now - started))
+
+    cols = ", ".join(["file_hash", "line", *stream.columns])
+    with eng.begin() as conn:
+        conn.execute(sa.text(f"delete from staging.{source}_raw where file_hash = :h"), {"h": file_hash})
+        conn.execute(sa.text(f"delete from staging.{source} where file_hash = :h"), {"h": file_hash})
+        conn.execute(sa.text("delete from audit.row_issues where file_hash = :h and term = :t and province = :p"),
+                     key)
+        from ..db import raw_copy
+        raw_copy(conn, f"copy staging.{source}_raw ({cols}) from stdin", _CopyBuffer(lines()))
+        if problems:
+            conn.execute(sa.text(
+                "insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule, severity,"
+                " message, run_id) values (:h, :p, :t, :s, :f, :line, 'unreadable_row', 'rejected', :m, :r)"),
+                [{**key, "f": path.name, "line": ln, "m": msg, "r": run_id} for ln, msg in problems])
+        conn.execute(sa.text(normalize_sql(src)), {"province": settings.province, "term": term.code,
+                                                   "file_hash": file_hash})
+        conn.execute(sa.text(f"delete from staging.{source}_raw where file_hash = :h"), {"h": file_hash})
+        conn.execute(sa.text(
+            "insert into audit.file_manifest (file_hash, province, term, source, file_name, size_bytes, encoding,"
+            " format, header_line, rows_read, rows_rejected, archive_path, status, run_id)"
+            " values (:h, :p, :t, :s, :f, :size, :enc, :fmt, :hl, :n, :rej, :arc, 'staged', :r)"
+            " on conflict (province, term, source, file_hash) do update set file_name = excluded.file_name,"
+            " rows_read = excluded.rows_read, rows_rejected = excluded.rows_rejected, status = 'staged',"
+            " loaded_at = now(), run_id = excluded.run_id"),
+            {**key, "f": path.name, "size": path.stat().st_size, "enc": stream.encoding, "fmt": stream.format,
+             "hl": stream.header_line, "n": counts["read"], "rej": len(problems), "arc": str(archived),
+             "r": run_id})
+        conn.execute(sa.text(f"analyze staging.{source}"))
+    elapsed = time.monotonic() - started
+    log.info("%s: staged %d rows (%d unreadable) in %.1f s, %s %s", path.name, counts["read"], len(problems),
+             elapsed, stream.format, stream.encoding or "")
+    return StagedFile(source, path.name, path, file_hash, counts["read"], len(problems), stream.encoding,
+                      stream.format, stream.header_line)
+
+
+def core_columns(source: str) -> list[str]:
+    return ["province", "term", "file_hash", "line",
+            *[name for c in SOURCES[source].columns for name, _, _ in typed_columns(c)]]
+
+
+def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFile, run_id: str) -> PublishResult:
+    """Replace the term's rows of this source in core with the staged file's accepted rows, atomically."""
+    source, h = staged.source, staged.file_hash
+    if staged.already_published:
+        return PublishResult(source, h, 0, 0, 0, 0, already_published=True)
+    key = {"p": settings.province, "t": term.code, "s": source, "h": h}
+    cols = ", ".join(core_columns(source))
+    with eng.begin() as conn:
+        rows_read = conn.execute(sa.text("select rows_read from audit.file_manifest where province = :p and"
+                                         " term = :t and source = :s and file_hash = :h for update"), key).scalar()
+        if rows_read is None:
+            raise InputError(f"{staged.file_name}: not staged for {term}; load it before publishing")
+        conn.execute(sa.text(f"delete from core.{source} where province = :p and term = :t"), key)
+        accepted = conn.execute(sa.text(
+            f"insert into core.{source} ({cols}) select {cols} from staging.{source} s where s.file_hash = :h"
+            " and not exists (select 1 from audit.row_issues i where i.file_hash = s.file_hash and i.line = s.line"
+            "   and i.term = :t and i.province = :p and i.severity = 'rejected')"), key).rowcount
+        warned = conn.execute(sa.text(
+            "select count(distinct line) from audit.row_issues w where w.file_hash = :h and w.term = :t"
+            " and w.province = :p and w.severity = 'warning' and not exists (select 1 from audit.row_issues r"
+            " where r.file_hash = w.file_hash and r.line = w.line and r.term = w.term and r.province = w.province"
+            " and r.severity = 'rejected')"), key).scalar()
+        conn.execute(sa.text(
+            "update audit.file_manifest set status = 'superseded', superseded_at = now() where province = :p"
+            " and term = :t and source = :s and status = 'published' and file_hash <> :h"), key)
+        conn.execute(sa.text(
+            "update audit.file_manifest set status = 'published', published_at = now(), rows_accepted = :a,"
+            " rows_rejected = :rej, rows_warned = :w where province = :p and term = :t and source = :s"
+            " and file_hash = :h"), {**key, "a": accepted, "rej": rows_read - accepted, "w": warned})
+        conn.execute(sa.text(f"delete from staging.{source} where file_hash = :h"), key)
+    log.info("%s: published %d of %d rows (%d rejected, %d with warnings)", staged.file_name, accepted, rows_read,
+             rows_read - accepted, warned)
+    return PublishResult(source, h, rows_read, accepted, rows_read - accepted, warned)
