@@ -1,0 +1,172 @@
+"""Validation of staged files with Great Expectations, on the PostgreSQL staging tables.
+
+For one staged file: every rule (pipelines/validate/rules.py, expectations/*.json) runs as a GX expectation and
+its offending rows go to `audit.row_issues`; batch-level expectations (required columns, volume drift against the
+previous term, the share of rejected rows) decide whether the sweep may go on. One row per expectation goes to
+`audit.validation_runs`, with the full GX result.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..config import Settings
+from ..terms import Term
+from .gx_runner import GxExpectation, run_suite, render_data_docs  # noqa: F401 - re-exported
+from .rules import Rule, render, rules_for
+
+log = logging.getLogger("kcbx.validate")
+
+
+@dataclass
+class ValidationOutcome:
+    source: str
+    file_hash: str
+    rows_checked: int
+    rows_rejected: int
+    rows_warned: int
+    batch_failures: list[str] = field(default_factory=list)
+    run_id: str | None = None
+
+
+def _params(settings: Settings, term: Term, file_hash: str) -> dict:
+    return {"province": settings.province, "term": term.code, "term_start": term.start_date,
+            "age_cutoff": term.age_cutoff, "age_min": settings.school_age_min, "age_max": settings.school_age_max,
+            "grade_tolerance": settings.grade_age_tolerance, "file_hash": file_hash}
+
+
+def _braces(sql: str) -> str:
+    """GX fills {batch} with str.format: literal braces (regex quantifiers) must be doubled."""
+    return sql.replace("{", "{{").replace("}", "}}")
+
+
+def _record_row_issues(conn, source: str, file_name: str, rules: list[Rule], params: dict, run_id) -> None:
+    conn.execute(sa.text("delete from audit.row_issues where file_hash = :file_hash and term = :term and"
+                         " province = :province and rule <> 'unreadable_row'"), params)
+    for r in rules:
+        value = f"b.{r.column}_raw" if r.column else "null"
+        conn.execute(sa.text(
+            f"insert into audit.row_issues (file_hash, province, term, source, file_name, line, column_name, value,"
+            f" rule, severity, message, run_id) select b.file_hash, b.province, b.term, :source, :file_name, b.line,"
+            f" :column, left({value}, 200), :rule, :severity, :message, :run_id from staging.{source} b"
+            f" where b.file_hash = :file_hash and ({r.where})"),
+            {**params, "source": source, "file_name": file_name, "column": r.column, "rule": r.name,
+             "severity": r.severity, "message": r.message, "run_id": run_id})
+
+
+def validate_staged(eng: Engine, settings: Settings, term: Term, source: str, file_hash: str, file_name: str,
+                    run_id: str | None) -> ValidationOutcome:
+    params = _params(settings, term, file_hash)
+    rules = rules_for(source)
+    with eng.begin() as conn:
+        rows_read = conn.execute(sa.text(
+            "select rows_read from audit.file_manifest where province = :province and term = :term and"
+            " source = :s and file_hash = :file_hash"), {**params, "s": source}).scalar() or 0
+        previous = conn.execute(sa.text(
+            "select rows_read from audit.file_manifest where province = :province and source = :s and"
+            " term = :prev and status in ('published', 'superseded') order by published_at desc limit 1"),
+            {**params, "s": source, "prev": term.previous().code}).scalar()
+        _record_row_issues(conn, source, file_name, rules, params, run_id)
+
+    expectations = [GxExpectation("unexpected_rows_expectation",
+                                   {"unexpected_rows_query": f"select line from (select * from {{batch}}) b where {_braces(render(r.where, params))}"},
+                                   r.severity, r.name, r.message) for r in rules]
+    drift_bounds = None
+    if previous:
+        lo = int(previous * (1 - settings.volume_drift_limit))
+        hi = int(previous * (1 + settings.volume_drift_limit)) + 1
+        drift_bounds = (lo, hi)
+        expectations.append(GxExpectation("expect_table_row_count_to_be_between",
+                                          {"min_value": lo, "max_value": hi}, "batch", "volume_drift"))
+    results = run_suite(settings, source, file_hash, expectations)
+
+    with eng.begin() as conn:
+        counts = conn.execute(sa.text(
+            "select count(distinct line) filter (where severity = 'rejected'),"
+            " count(distinct line) filter (where severity = 'warning' and line not in (select line from"
+            "   audit.row_issues r where r.file_hash = :file_hash and r.term = :term and r.province = :province"
+            "   and r.severity = 'rejected' and r.line is not null))"
+            " from audit.row_issues where file_hash = :file_hash and term = :term and province = :province"),
+            params).one()
+        rejected, warned = counts[0] or 0, counts[1] or 0
+        share = rejected / rows_read if rows_read else 0.0
+        failures: list[str] = []
+        for res in results:
+            if res.expectation.severity == "batch" and not res.success:
+                if res.expectation.name == "volume_drift":
+                    change = (rows_read - previous) / previous * 100
+                    failures.append(f"{file_name}: volume drift: {rows_read} rows against {previous} last term "
+                                    f"({change:+.0f} %, limit ±{settings.volume_drift_limit * 100:.0f} %) "
+                                    f"[expect_table_row_count_to_be_between]")
+                else:
+                    failures.append(f"{file_name}: {res.expectation.name}: failed [{res.expectation.type}]")
+        share_ok = share <= settings.reject_share_limit
+        if not share_ok:
+            failures.append(f"{file_name}: {rejected} of {rows_read} rows rejected ({share:.1%}, limit "
+                            f"{settings.reject_share_limit:.0%}) [rejected_share_at_most]; see `kcbx audit --term "
+                            f"{term.code}`")
+        rows = [{"run_id": run_id, "province": settings.province, "term": term.code, "source": source,
+                 "file_hash": file_hash, "suite": f"kcbx_{source}", "expectation": f"{r.expectation.type}:"
+                 f"{r.expectation.name}", "kwargs": json.dumps(r.expectation.kwargs, ensure_ascii=False),
+                 "success": r.success, "observed": None if r.observed is None else str(r.observed),
+                 "unexpected": r.unexpected_count, "severity": r.expectation.severity,
+                 "result": json.dumps(r.raw, ensure_ascii=False, default=str)} for r in results]
+        rows.append({"run_id": run_id, "province": settings.province, "term": term.code, "source": source,
+                     "file_hash": file_hash, "suite": f"kcbx_{source}", "expectation": "rejected_share_at_most",
+                     "kwargs": json.dumps({"max_share": settings.reject_share_limit}), "success": share_ok,
+                     "observed": f"{share:.4f}", "unexpected": rejected, "severity": "batch",
+                     "result": json.dumps({"rows_read": rows_read, "rows_rejected": rejected})})
+        conn.execute(sa.text(
+            "insert into audit.validation_runs (run_id, province, term, source, file_hash, suite, expectation,"
+            " kwargs, success, observed_value, unexpected_count, severity, result) values (:run_id, :province,"
+            " :term, :source, :file_hash, :suite, :expectation, cast(:kwargs as jsonb), :success, :observed,"
+            " :unexpected, :severity, cast(:result as jsonb))"), rows)
+        conn.execute(sa.text(
+            "update audit.file_manifest set status = 'validated', rows_rejected = :rej, rows_warned = :w"
+            " where province = :province and term = :term and source = :s and file_hash = :file_hash"),
+            {**params, "rej": rejected, "w": warned, "s": source})
+    log.info("%s: validated %d rows: %d rejected, %d with warnings, %d failed expectation(s)%s", file_name,
+             rows_read, rejected, warned, sum(not r.success for r in results),
+             f"; drift bounds {drift_bounds}" if drift_bounds else "")
+    return ValidationOutcome(source, file_hash, rows_read, rejected, warned, failures, run_id)
+
+
+def audit_summary(eng: Engine, settings: Settings, term: Term) -> str:
+    """Per source: rows read / accepted / rejected / warned, failed expectations, and where the Data Docs are."""
+    with eng.connect() as c:
+        files = c.execute(sa.text(
+            "select source, file_name, left(file_hash, 12), status, rows_read, rows_accepted, rows_rejected,"
+            " rows_warned from audit.file_manifest where province = :p and term = :t"
+            " order by source, loaded_at"), {"p": settings.province, "t": term.code}).all()
+        failed = c.execute(sa.text(
+            "select v.source, v.expectation, v.observed_value, v.unexpected_count, v.severity"
+            " from audit.validation_runs v where v.province = :p and v.term = :t and not v.success"
+            " and v.validated_at = (select max(w.validated_at) from audit.validation_runs w"
+            "   where w.file_hash = v.file_hash and w.province = v.province and w.term = v.term)"
+            " order by 1, 2"), {"p": settings.province, "t": term.code}).all()
+        runs = c.execute(sa.text(
+            "select started_at, outcome, accept_failures, accepted_by, accept_reason, message from kcbx.runs"
+            " where province = :p and term = :t and command = 'sweep' order by started_at"),
+            {"p": settings.province, "t": term.code}).all()
+    out = [f"Validation of {term.code}, province {settings.province}", ""]
+    if not files:
+        return "\n".join(out + ["no files loaded for this term"])
+    out.append(f"{'source':<18}{'file':<24}{'sha256':<14}{'status':<12}{'read':>9}{'accepted':>10}"
+               f"{'rejected':>10}{'warned':>9}")
+    for s, name, h, st, r, a, rej, w in files:
+        out.append(f"{s:<18}{name[:23]:<24}{h:<14}{st:<12}{r or 0:>9}{a if a is not None else '-':>10}"
+                   f"{rej or 0:>10}{w or 0:>9}")
+    out += ["", "failed expectations:" if failed else "failed expectations: none"]
+    for s, e, obs, n, sev in failed:
+        out.append(f"  {s:<18}{e:<60} {sev:<9} unexpected {n if n is not None else '-'} observed {obs}")
+    if runs:
+        out += ["", "sweeps:"]
+        for started, outcome, acc, by, why, msg in runs:
+            extra = f" (failures accepted by {by}: {why})" if acc else ""
+            out.append(f"  {started:%Y-%m-%d %H:%M} {outcome or 'running'}{extra}{': ' + msg if msg else ''}")
+    out += ["", f"Data Docs: {settings.data_docs_dir.resolve() / 'index.html'}"]
+    return "\n".join(out)

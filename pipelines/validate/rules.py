@@ -1,0 +1,108 @@
+"""Validation rules: named SQL predicates over one staged file, each with a severity.
+
+A rule's `where` is true for a problem row of `staging.<source>` (aliased `b`). The same predicate feeds the GX
+expectation (`UnexpectedRowsExpectation`) and the INSERT of the offending rows into `audit.row_issues`, so what
+the Data Docs report and what the audit trail lists cannot differ. Generic rules come from the column kinds in
+pipelines/sources.py; source-specific ones from expectations/<source>.json.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .. import EXPECTATIONS_DIR
+from ..sources import SOURCES, Source
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    column: str | None
+    severity: str          # rejected | warning
+    where: str             # SQL predicate over alias b, with :parameters
+    message: str
+
+
+def _blank(c: str) -> str:
+    return f"nullif(btrim(b.{c}_raw), '') is null"
+
+
+def _given(c: str) -> str:
+    return f"nullif(btrim(b.{c}_raw), '') is not null"
+
+
+def generic_rules(src: Source) -> list[Rule]:
+    rules: list[Rule] = []
+    names = set(src.column_names)
+    for c in src.columns:
+        n = c.name
+        if not c.nullable:
+            rules.append(Rule(f"missing_{n}", n, "rejected", _blank(n), f"{c.headers[0]} is empty"))
+        if c.kind == "id":
+            rules.append(Rule("id_format", n, "warning", f"b.id_number is not null and b.id_number !~ '^[0-9]{{17}}[0-9X]$'",
+                              "ID number is not 18 characters of digits and a final digit or X"))
+            rules.append(Rule("id_check_digit", n, "warning",
+                              "b.id_number ~ '^[0-9]{17}[0-9X]$' and not b.id_valid",
+                              "ID number fails the GB 11643 check (check character or birth date); "
+                              "matched by name, birth date and gender instead"))
+            if "birth_date" in names:
+                rules.append(Rule("id_birth_date_mismatch", "birth_date", "warning",
+                                  "b.id_valid and b.birth_date is not null and kcbx.id_birth_date(b.id_number) <> b.birth_date",
+                                  "birth date differs from the one in the ID number"))
+            if "gender" in names:
+                rules.append(Rule("id_gender_mismatch", "gender", "warning",
+                                  "b.id_valid and b.gender is not null and kcbx.id_gender(b.id_number) <> b.gender",
+                                  "gender differs from the one in the ID number"))
+        elif c.kind in ("date", "gender", "grade", "int", "region"):
+            rules.append(Rule(f"unreadable_{n}", n, "rejected", f"{_given(n)} and b.{n} is null",
+                              f"{c.headers[0]} cannot be read"))
+        elif c.kind == "school_id":
+            rules.append(Rule(f"bad_{n}", n, "rejected", f"b.{n} is not null and b.{n} !~ '^[0-9]{{10}}$'",
+                              f"{c.headers[0]} is not a 10-digit school id"))
+        elif c.kind == "code" and c.allowed:
+            allowed = ", ".join("'" + v + "'" for v in c.allowed)
+            rules.append(Rule(f"unknown_{n}", n, "rejected" if c.required and not c.nullable else "warning",
+                              f"b.{n} is not null and b.{n} not in ({allowed})",
+                              f"{c.headers[0]} is not one of: {' / '.join(c.allowed)}"))
+        if c.kind == "date" and n == "birth_date":
+            rules.append(Rule("implausible_birth_date", n, "warning",
+                              "b.birth_date > :term_start or b.birth_date < date '1990-01-01'",
+                              "birth date is in the future or before 1990"))
+        elif c.kind == "date":
+            rules.append(Rule(f"future_{n}", n, "warning", f"b.{n} > current_date", f"{c.headers[0]} is in the future"))
+    return rules
+
+
+def specific_rules(src: Source) -> list[Rule]:
+    path = EXPECTATIONS_DIR / f"{src.name}.json"
+    if not path.exists():
+        return []
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    return [Rule(r["rule"], r.get("column"), r["severity"], r["where"], r["message"]) for r in spec["rules"]]
+
+
+def rules_for(source: str) -> list[Rule]:
+    src = SOURCES[source]
+    return generic_rules(src) + specific_rules(src)
+
+
+_PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
+
+
+def render(sql: str, params: dict) -> str:
+    """Bind our own parameters (term dates, province, ages, hashes) as SQL literals for GX query text."""
+    def lit(m: re.Match) -> str:
+        v = params[m.group(1)]
+        if isinstance(v, bool) or v is None:
+            raise ValueError(f"parameter {m.group(1)} cannot be a literal")
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, date):
+            return f"date '{v.isoformat()}'"
+        s = str(v)
+        if not re.fullmatch(r"[0-9A-Za-z_\-]*", s):
+            raise ValueError(f"parameter {m.group(1)} has unexpected characters")
+        return f"'{s}'"
+    return _PARAM.sub(lit, sql)
