@@ -1,0 +1,52 @@
+-- Comparison 1 groundwork: give every registry row of the term a person.
+-- A registry row is the hukou child with the same ID number; else the child whose ID is its 全国学籍号 (G + ID);
+-- else the only hukou child with the same name (normalized: spaces, full-width, traditional → simplified), birth date
+-- and gender. Two or more such children: the row goes to the review queue and keeps its own key.
+-- Rows matching no hukou child keep their own key: the ID number, else XJ:<学籍号>, else NBG:<name|birth|gender>.
+
+create temp table t_hukou on commit drop as
+select distinct on (h.id_number) h.*, kcbx.age_on(h.birth_date, :age_cutoff) as age
+from core.hukou h
+where h.province = :province and h.term = :term and h.id_number is not null
+order by h.id_number, h.line;
+create unique index on t_hukou (id_number);
+analyze t_hukou;
+
+create temp table t_reg on commit drop as
+select r.*, coalesce(left(r.school_region_code, 2) = :province, false) as in_province,
+       null::text as person_key, null::text as match_method
+from core.registry r
+where r.province = :province and r.term = :term;
+
+update t_reg r set person_key = h.id_number, match_method = 'id'
+from t_hukou h where h.id_number = r.id_number;
+
+update t_reg r set person_key = h.id_number, match_method = 'student_no'
+from t_hukou h where r.person_key is null and r.student_no = 'G' || h.id_number;
+
+create temp table t_hukou_nbg on commit drop as
+select name_key, birth_date, gender, min(id_number) as id_number, count(*) as n,
+       jsonb_agg(jsonb_build_object('id_number', id_number, 'line', line)) as candidates
+from t_hukou where name_key is not null and birth_date is not null and gender is not null
+group by 1, 2, 3;
+
+update t_reg r set person_key = c.id_number, match_method = 'name_birth_gender'
+from t_hukou_nbg c
+where r.person_key is null and c.n = 1
+  and c.name_key = r.name_key and c.birth_date = r.birth_date and c.gender = r.gender;
+
+insert into match.review_queue (province, term, source, file_hash, line, reason, candidates)
+select :province, :term, 'registry', r.file_hash, r.line, 'ambiguous_name_birth_gender', c.candidates
+from t_reg r join t_hukou_nbg c
+  on c.n > 1 and c.name_key = r.name_key and c.birth_date = r.birth_date and c.gender = r.gender
+where r.person_key is null;
+
+update t_reg set person_key = coalesce(id_number, 'XJ:' || student_no,
+                                       'NBG:' || name_key || '|' || birth_date || '|' || gender),
+                 match_method = 'own_key'
+where person_key is null;
+
+create index on t_reg (person_key);
+create index on t_reg (id_number);
+create index on t_reg (student_no);
+analyze t_reg;

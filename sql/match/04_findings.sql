@@ -1,0 +1,29 @@
+-- Findings of the term, one per school-age person, the most specific type winning:
+--   dropout           (名在人不在) enrolled (在读) in the province, reported in no roster
+--   non_continuation  (小学毕业未升学) a primary graduate of the last three years with no junior-high enrollment
+--   out_of_school     (适龄失学) in hukou, no active registry row anywhere
+-- Comparison 3 and the special-group check mark each finding with the poverty household and the groups.
+insert into match.findings (province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date,
+  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence)
+select f.province, f.term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name, f.gender, f.birth_date,
+  f.region_code, f.school_id, f.grade, pov.household_type is not null, pov.household_type,
+  coalesce(sg.groups, '{}'), f.match_method, f.status_evidence
+from (
+  select pt.*, p.primary_graduate, case
+      when pt.status = 'enrolled_not_reported' then 'dropout'
+      when pt.status in ('not_enrolled', 'transferred_out') and p.primary_graduate and not p.in_junior_high
+        then 'non_continuation'
+      when pt.status in ('not_enrolled', 'transferred_out') and pt.in_hukou then 'out_of_school'
+    end as case_type
+  from match.person_term pt join t_person p on p.person_key = pt.person_key
+  where pt.province = :province and pt.term = :term and pt.school_age
+) f
+left join lateral (
+  select min(household_type) as household_type from core.poverty v
+  where v.province = :province and v.term = :term and v.id_number = coalesce(f.id_number, f.person_key)
+) pov on true
+left join lateral (
+  select array_agg(distinct category order by category) as groups from core.special_groups s
+  where s.province = :province and s.term = :term and s.id_number = coalesce(f.id_number, f.person_key)
+) sg on true
+where f.case_type is not null;
