@@ -36,8 +36,9 @@ def install_t2s_function(conn) -> None:
     src, dst = t2s_pairs()
     from .db import exec_script
     exec_script(conn,
-        "create or replace function kcbx.t2s(s text) returns text language sql immutable parallel safe strict as "
-        f"$fn$ select translate(s, {_literal(src)}, {_literal(dst)}) $fn$")
+        "create or replace function kcbx.t2s(s text) returns text language plpgsql immutable parallel safe strict as "
+        f"$fn$ begin if s ~ {_literal('[' + src + ']')} then return translate(s, {_literal(src)}, {_literal(dst)});"
+        " end if; return s; end $fn$")
 
 
 def _literal(s: str) -> str:
