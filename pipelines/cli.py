@@ -32,8 +32,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--accept-failures", action="store_true", help="go on despite failed batch expectations")
     s.add_argument("--accepted-by", help="who accepts the failures (recorded in the audit trail)")
     s.add_argument("--reason", help="why the failures are accepted (recorded in the audit trail)")
-    s.add_argument("--rebuild-from", action="store_true",
-                   help="allow sweeping a term older than the newest in the ledger: rebuild the ledger from it on")
 
     g = sub.add_parser("generate", parents=[common], help="write a sample county's extracts with ground truth")
     g.add_argument("--out", required=True)
@@ -98,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 def _sweep(settings, args) -> int:
     from .sweep import sweep
     summary = sweep(settings, args.term, args.source_dir, accept_failures=args.accept_failures,
-                    accepted_by=args.accepted_by, accept_reason=args.reason, rebuild=args.rebuild_from)
+                    accepted_by=args.accepted_by, accept_reason=args.reason)
     print(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
     return 0
 

@@ -117,9 +117,9 @@ def match(settings: Settings, term: str, run_id: str) -> dict:
     return run_matching(db.engine(settings), settings, Term.parse(term))
 
 
-def update_ledger(settings: Settings, term: str, run_id: str, rebuild: bool = False) -> dict:
+def update_ledger(settings: Settings, term: str, run_id: str) -> dict:
     from .ledger import update_ledger as _update
-    return _update(db.engine(settings), settings, Term.parse(term), run_id, rebuild=rebuild)
+    return _update(db.engine(settings), settings, Term.parse(term), run_id)
 
 
 def refresh_reports(settings: Settings, term: str, run_id: str) -> dict:
@@ -153,7 +153,7 @@ def province_lock(settings: Settings) -> Iterator[None]:
 
 
 def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool = False,
-          accepted_by: str | None = None, accept_reason: str | None = None, rebuild: bool = False) -> dict:
+          accepted_by: str | None = None, accept_reason: str | None = None) -> dict:
     """One term end to end. Re-running it on the same files changes nothing."""
     Term.parse(term)
     db.prepare(settings)
@@ -167,12 +167,9 @@ def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool 
             summary["stages"]["load_validate"] = round(time.monotonic() - t0, 2)
             gate(settings, term, outcomes, run_id, accept_failures)
             summary["files"] = publish(settings, term, outcomes, run_id)
-            for name, step in (("match", match), ("ledger", None), ("report", refresh_reports)):
+            for name, step in (("match", match), ("ledger", update_ledger), ("report", refresh_reports)):
                 t0 = time.monotonic()
-                if step is None:
-                    summary[name] = update_ledger(settings, term, run_id, rebuild=rebuild)
-                else:
-                    summary[name] = step(settings, term, run_id)
+                summary[name] = step(settings, term, run_id)
                 summary["stages"][name] = round(time.monotonic() - t0, 2)
         except ValidationStop as e:
             finish_run(settings, run_id, "stopped_by_validation", str(e))

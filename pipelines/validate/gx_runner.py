@@ -66,20 +66,17 @@ def run_suite(settings: Settings, source: str, file_hash: str, expectations: lis
         ds = ctx.data_sources.get("kcbx")
     except (KeyError, ValueError):
         ds = ctx.data_sources.add_sql("kcbx", connection_string="${KCBX_GX_DATABASE_URL}")
-    asset_name = f"staging_{source}"
-    try:
-        ds.delete_asset(asset_name)
-    except (LookupError, ValueError):
-        pass
-    asset = ds.add_query_asset(asset_name, query=f"select * from staging.{source} where file_hash = '{file_hash}'")
-    batch = asset.add_batch_definition_whole_table(f"file_{file_hash[:12]}")
-
-    suite_name = f"kcbx_{source}"
-    for remove in (ctx.validation_definitions.delete, ctx.suites.delete):
+    asset_name, suite_name = f"staging_{source}", f"kcbx_{source}"
+    # the previous file's definitions go first (a validation definition cannot load once its asset is gone)
+    for remove in (ctx.validation_definitions.delete, ctx.suites.delete, ds.delete_asset):
+        name = asset_name if remove == ds.delete_asset else suite_name
         try:
-            remove(suite_name)
-        except Exception:  # noqa: BLE001 - absent on first use
-            pass
+            remove(name)
+        except Exception:  # noqa: BLE001 - absent on first use, or left broken by a killed run
+            stale = Path(ctx.root_directory) / "validation_definitions" / f"{name}.json"
+            stale.unlink(missing_ok=True)
+    asset = ds.add_query_asset(asset_name, query=f"select * from staging.{source} where file_hash = '{file_hash}'")
+    batch = asset.add_batch_definition_whole_table("file")
     suite = ctx.suites.add(gx.ExpectationSuite(name=suite_name))
     by_id = {}
     for e in expectations:

@@ -1,0 +1,23 @@
+-- 新增: a finding whose person has no open case opens one (one person, one case). If the person's latest case
+-- was closed, the new case is a relapse (反弹) and points to it.
+insert into ledger.cases (province, person_key, opened_term, case_type, relapse_of, id_number, name, gender,
+  birth_date, region_code, run_id)
+select f.province, f.person_key, f.term, f.case_type,
+  (select s.case_id from ledger.case_state s where s.province = f.province and s.person_key = f.person_key
+     and s.status = 'closed' order by s.case_id desc limit 1),
+  f.id_number, f.name, f.gender, f.birth_date, f.region_code, cast(:run_id as uuid)
+from match.findings f
+where f.province = :province and f.term = :term
+  and not exists (select 1 from ledger.case_state s where s.province = f.province and s.person_key = f.person_key
+                  and s.status not in ('closed', 'excluded'))
+on conflict (province, person_key, opened_term) do nothing;
+
+select count(*) from (
+  select ledger.append_event(c.case_id, c.opened_term, 'suspected',
+    case when c.case_type = 'national_suspect' then 'national_list' else 'sweep' end, null,
+    f.evidence || jsonb_build_object('finding', f.case_type, 'match_method', f.match_method),
+    cast(:run_id as uuid), 'open:' || c.case_id)
+  from ledger.cases c
+  join match.findings f on f.province = c.province and f.term = c.opened_term and f.person_key = c.person_key
+  where c.province = :province and c.opened_term = :term
+) opened;

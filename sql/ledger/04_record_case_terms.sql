@@ -1,0 +1,12 @@
+-- What this sweep saw of each case's child: school, grade, poverty household, special groups, status.
+insert into ledger.case_terms (case_id, term, province, case_type, region_code, school_id, grade, is_poverty,
+  household_type, special_groups, person_status)
+select c.case_id, :term, :province, f.case_type, f.region_code, f.school_id, f.grade, f.is_poverty,
+  f.household_type, f.special_groups, coalesce(pt.status, 'not_seen')
+from ledger.cases c
+join match.findings f on f.province = c.province and f.term = :term and f.person_key = c.person_key
+left join match.person_term pt on pt.province = c.province and pt.term = :term and pt.person_key = c.person_key
+where c.province = :province
+  and c.case_id = (select max(c2.case_id) from ledger.cases c2 where c2.province = c.province
+                   and c2.person_key = c.person_key)
+on conflict (case_id, term) do nothing;

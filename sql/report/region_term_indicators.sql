@@ -1,0 +1,108 @@
+-- Indicators per county, city and province for one term (formulas: docs/indicators.md).
+-- A case's state "as of" the term is its latest event recorded in that term or before.
+delete from report.region_term_indicators where province = :province and term = :term;
+delete from report.case_breakdowns where province = :province and term = :term;
+
+create temp table t_case_asof on commit drop as
+select c.case_id, c.opened_term, c.relapse_of, coalesce(t.region_code, c.region_code) as region_code,
+  t.is_poverty, t.special_groups, t.household_type, t.grade, t.school_id, c.case_type,
+  e.to_status as status, e.term as status_term,
+  (select f.reason from ledger.case_followups f where f.case_id = c.case_id and f.reason is not null
+     and kcbx.term_ordinal(f.term) <= kcbx.term_ordinal(:term) order by f.recorded_on desc nulls last limit 1) as reason
+from ledger.cases c
+join lateral (select * from ledger.case_events e where e.case_id = c.case_id
+              and kcbx.term_ordinal(e.term) <= kcbx.term_ordinal(:term) order by e.seq desc limit 1) e on true
+left join lateral (select * from ledger.case_terms t where t.case_id = c.case_id
+                   and kcbx.term_ordinal(t.term) <= kcbx.term_ordinal(:term)
+                   order by kcbx.term_ordinal(t.term) desc limit 1) t on true
+where c.province = :province and kcbx.term_ordinal(c.opened_term) <= kcbx.term_ordinal(:term);
+
+create temp table t_term_events on commit drop as
+select e.case_id, e.to_status, e.term,
+  case when e.to_status = 'closed' then kcbx.term_start(e.term) - kcbx.term_start(c.opened_term) end as days
+from ledger.case_events e join ledger.cases c using (case_id)
+where c.province = :province and e.term = :term;
+
+create temp table t_county on commit drop as
+with people as (
+  select region_code,
+    count(*) filter (where in_hukou and school_age and status not in ('deceased', 'moved_out')) as population,
+    count(*) filter (where in_hukou and school_age and status in ('enrolled_reported', 'on_leave',
+      'enrolled_elsewhere', 'home_teaching', 'completed')) as enrolled,
+    count(*) filter (where in_hukou and school_age and status = 'exempt') as exempted,
+    count(*) filter (where status in ('enrolled_reported', 'enrolled_not_reported', 'on_leave', 'needs_review'))
+      as registered
+  from match.person_term where province = :province and term = :term and region_code is not null
+  group by region_code
+), cases as (
+  select a.region_code,
+    count(*) filter (where a.opened_term = :term) as new_cases,
+    count(*) filter (where a.status not in ('closed', 'excluded')) as open_cases,
+    count(*) filter (where a.status not in ('closed', 'excluded') and a.case_type = 'dropout') as open_dropouts,
+    count(*) filter (where a.opened_term = :term and a.relapse_of is not null) as relapses,
+    count(*) filter (where a.status not in ('closed', 'excluded') and a.is_poverty) as poverty_open,
+    count(*) filter (where a.status not in ('closed', 'excluded') and cardinality(a.special_groups) > 0) as special_open,
+    count(*) filter (where a.status = 'suspected'
+      and kcbx.term_start(a.opened_term) + :overdue_days < least(current_date, kcbx.term_start(:next_term)))
+      as overdue
+  from t_case_asof a group by a.region_code
+), moves as (
+  select coalesce(a.region_code, c.region_code) as region_code,
+    count(*) filter (where e.to_status = 'closed') as closed_cases,
+    count(*) filter (where e.to_status = 'confirmed') as confirmed_cases,
+    count(*) filter (where e.to_status = 'returned') as returned_cases,
+    count(*) filter (where e.to_status = 'excluded') as excluded_cases
+  from t_term_events e join ledger.cases c using (case_id) left join t_case_asof a using (case_id)
+  group by 1
+)
+select coalesce(p.region_code, k.region_code, m.region_code) as county,
+  coalesce(p.population, 0) as population, coalesce(p.enrolled, 0) as enrolled, coalesce(p.exempted, 0) as exempted,
+  coalesce(p.registered, 0) as registered, coalesce(k.new_cases, 0) as new_cases,
+  coalesce(k.open_cases, 0) as open_cases, coalesce(k.open_dropouts, 0) as open_dropouts,
+  coalesce(k.relapses, 0) as relapses, coalesce(k.poverty_open, 0) as poverty_open,
+  coalesce(k.special_open, 0) as special_open, coalesce(k.overdue, 0) as overdue,
+  coalesce(m.closed_cases, 0) as closed_cases, coalesce(m.confirmed_cases, 0) as confirmed_cases,
+  coalesce(m.returned_cases, 0) as returned_cases, coalesce(m.excluded_cases, 0) as excluded_cases
+from people p full join cases k using (region_code) full join moves m using (region_code);
+
+insert into report.region_term_indicators (term, region_level, region_code, school_age_population,
+  registered_students, enrollment_rate, consolidation_rate, new_cases, open_cases, closed_cases, relapses,
+  poverty_open_cases, special_group_open_cases, province, enrolled, exempted, confirmed_cases, returned_cases,
+  excluded_cases, open_dropouts, median_days_to_closure, overdue_cases)
+select :term, level, code, sum(population), sum(registered),
+  -- 入学率: enrolled school-age children / (school-age population − exempted); NULL where nobody is of school age
+  round(sum(enrolled)::numeric / nullif(sum(population) - sum(exempted), 0), 5),
+  -- 巩固率 (approximation, see docs/indicators.md): 1 − open dropouts / registered students, within [0, 1]
+  round(greatest(0, 1 - sum(open_dropouts)::numeric / nullif(sum(registered), 0)), 5),
+  sum(new_cases), sum(open_cases), sum(closed_cases), sum(relapses), sum(poverty_open), sum(special_open),
+  :province, sum(enrolled), sum(exempted), sum(confirmed_cases), sum(returned_cases), sum(excluded_cases),
+  sum(open_dropouts),
+  (select percentile_cont(0.5) within group (order by e.days) from t_term_events e join t_case_asof a using (case_id)
+   where e.to_status = 'closed' and case level when 'county' then a.region_code
+     when 'city' then left(a.region_code, 4) || '00' else left(a.region_code, 2) || '0000' end = code)::numeric,
+  sum(overdue)
+from (
+  select 'county' as level, county as code, t.* from t_county t
+  union all select 'city', left(county, 4) || '00', t.* from t_county t
+  union all select 'province', left(county, 2) || '0000', t.* from t_county t
+) r
+where left(code, 2) = :province
+group by level, code;
+
+insert into report.case_breakdowns (province, term, region_code, dimension, value, open_cases, new_cases, closed_cases)
+select :province, :term, region_code, dimension, value,
+  count(*) filter (where status not in ('closed', 'excluded')),
+  count(*) filter (where opened_term = :term),
+  count(*) filter (where status = 'closed' and status_term = :term)
+from (
+  select a.*, d.dimension, d.value
+  from t_case_asof a
+  cross join lateral (values ('case_type', a.case_type), ('reason', coalesce(a.reason, '未分类')),
+                             ('household_type', coalesce(a.household_type, '非脱贫户')),
+                             ('grade', coalesce(a.grade::text, '无')), ('school', coalesce(a.school_id, '无')))
+    as d(dimension, value)
+  union all
+  select a.*, 'special_group', g from t_case_asof a cross join unnest(a.special_groups) g
+) x
+where region_code is not null
+group by region_code, dimension, value;
