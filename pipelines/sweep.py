@@ -123,8 +123,12 @@ def update_ledger(settings: Settings, term: str, run_id: str) -> dict:
 
 
 def refresh_reports(settings: Settings, term: str, run_id: str) -> dict:
+    """The report tables of the term, and the GX Data Docs of the validations so far."""
     from .report import refresh_report_tables
-    return refresh_report_tables(db.engine(settings), settings, Term.parse(term))
+    from .validate import render_data_docs
+    out = refresh_report_tables(db.engine(settings), settings, Term.parse(term))
+    out["data_docs"] = str(render_data_docs(settings))
+    return out
 
 
 def write_reports(settings: Settings, term: str, out_dir: str, region: str | None = None,
