@@ -27,6 +27,7 @@ class Source:
     chinese: str
     required: bool
     columns: tuple[Column, ...]
+    volume_steady: bool = False       # its row count should not jump between terms (volume-drift check)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -118,6 +119,9 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
         C("graduation_year", ["毕业年份", "graduation_year"], "int"),
     )),
 ]}
+
+for _name in ("hukou", "registry", "roster", "poverty", "special_groups"):
+    SOURCES[_name] = Source(**{**SOURCES[_name].__dict__, "volume_steady": True})
 
 REQUIRED_SOURCES = [s.name for s in SOURCES.values() if s.required]
 

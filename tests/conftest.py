@@ -72,8 +72,6 @@ def new_database(pg_admin_url, template_url):
         return _with_db(pg_admin_url, name)
 
     yield make
-    for url in list(db._engine.cache_info() and []):
-        pass
     db._engine.cache_clear()
     for name in made:
         _admin_exec(pg_admin_url, f'drop database if exists "{name}" with (force)')
@@ -90,3 +88,38 @@ def conn(settings):
     eng = db.engine(settings)
     with eng.connect() as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def session_database(pg_admin_url, template_url):
+    """Factory for databases shared by the tests of a module (dropped at the end of the session)."""
+    made = []
+
+    def make() -> str:
+        name = f"kcbx_s_{uuid.uuid4().hex[:12]}"
+        _admin_exec(pg_admin_url, f'create database "{name}" template "{TEMPLATE}"')
+        made.append(name)
+        return _with_db(pg_admin_url, name)
+
+    yield make
+    db._engine.cache_clear()
+    for name in made:
+        _admin_exec(pg_admin_url, f'drop database if exists "{name}" with (force)')
+
+
+THREE_TERMS = "2025-autumn,2026-spring,2026-autumn"
+
+
+@pytest.fixture(scope="session")
+def swept_county(session_database, tmp_path_factory):
+    """A generated county (2,500 children, hard cases) swept over three terms: (settings, source folder)."""
+    from pipelines.generate import generate
+    from pipelines.sweep import sweep
+    from pipelines.terms import parse_terms
+
+    root = tmp_path_factory.mktemp("county")
+    settings = Settings(data_dir=root / "data", database_url=session_database(), province="41")
+    generate(root / "sources", parse_terms(THREE_TERMS), children=2500, seed=11, province="41", county="410102")
+    for term in THREE_TERMS.split(","):
+        sweep(settings, term, str(root / "sources" / term))
+    return settings, root / "sources"

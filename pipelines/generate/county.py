@@ -40,6 +40,7 @@ class Child:
     groups: list[str] = field(default_factory=list)
     twin_of: int | None = None     # ambiguous-name pairs share name and school
     closure: str = ""
+    returned: bool = False         # went back to school after a case: may relapse (反弹)
 
 
 @dataclass
@@ -89,7 +90,7 @@ def generate(out_dir: Path, terms: list[Term], children: int = 3000, seed: int =
         if outcome == "non_continuation" and not 12 <= _age(birth, first.age_cutoff) <= 14:
             outcome = "enrolled"
         kid = Child(new_id(birth, male), make_name(rng), male, birth, outcome)
-        if rng.random() < 0.07:
+        if rng.random() < (0.3 if outcome in ("dropout", "out_of_school", "non_continuation") else 0.06):
             kid.household_type = rng.choice(HOUSEHOLD_TYPES)
         if rng.random() < 0.08:
             kid.groups = sorted(rng.sample(SPECIAL_GROUPS, 2 if rng.random() < 0.1 else 1))
@@ -156,14 +157,16 @@ def _advance(kids: list[Child], rng: random.Random, term: Term) -> None:
         if was in ("dropout", "out_of_school", "non_continuation"):
             r = rng.random()
             if r < 0.35:
-                kid.outcome, kid.closure = "enrolled", "back_in_school"
+                kid.outcome, kid.closure, kid.returned = "enrolled", "back_in_school", True
                 kid.hard.discard("bad_check_digit")
             elif r < 0.38:
                 kid.outcome, kid.closure = "deceased", "death"
             elif r < 0.42:
                 kid.outcome, kid.closure = "exempt", "exemption"
-            if _term_outcome(kid, term) == "aged_out":
+            if _term_outcome(kid, term) in ("aged_out", "completed"):
                 kid.closure = "aged_out"
+        elif was == "enrolled" and kid.returned and rng.random() < 0.3:
+            kid.outcome, kid.returned = "dropout", False   # relapse
         elif was == "enrolled" and not kid.hard and rng.random() < 0.01:
             kid.outcome = "dropout"
 
@@ -253,7 +256,7 @@ def _term_files(kids, term: Term, rng: random.Random, county, primaries, juniors
                                        "graduation_year": str(term.school_year - (age - 12))})
         if kid.household_type:
             status = {"dropout": "辍学", "out_of_school": "未入学", "non_continuation": "辍学"}.get(o, "在校")
-            if i % 41 == 0:  # the poverty office's view sometimes differs (三统一)
+            if i % 41 == 0 or (status == "辍学" and i % 3 == 0):  # the poverty office's view differs (三统一)
                 status = "在校" if status == "辍学" else "辍学"
             files["poverty"].append({"id_number": kid.idn, "name": kid.name, "household_no": f"P{i:07d}",
                                      "household_type": kid.household_type, "region_code": county,
@@ -266,10 +269,14 @@ def _term_files(kids, term: Term, rng: random.Random, county, primaries, juniors
                 files["national_suspects"].append({"batch_no": f"{term.code}-01", "id_number": kid.idn,
                                                    "name": kid.name,
                                                    "issued_on": (start + timedelta(days=10)).isoformat()})
-        if n_term > 0 and kid.closure == "" and o in ("dropout", "out_of_school", "non_continuation"):
+        if n_term > 0 and kid.closure == "" and o in ("dropout", "out_of_school", "non_continuation") \
+                and _term_outcome(kid, term.previous()) == o:
             seen_case.append(kid)
         if n_term > 0 and kid.closure == "back_in_school":
             files["followups"].append(_followup(kid, start, "复学", rng, "已返校就读"))
+        if n_term == 1 and o == "national_suspect_only" and i % 3 == 0:
+            row = _followup(kid, start, "排除", rng, "核实为重复数据")
+            files["followups"].append({**row, "exclusion_reason": "重复数据"})
     for k, kid in enumerate(seen_case):  # follow-ups of this term's continuing cases
         files["followups"].append(_followup(kid, start, "核查", rng, "已核实辍学"))
         if k % 2 == 0:

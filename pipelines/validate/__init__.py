@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
+from ..sources import SOURCES
 from ..terms import Term
 from .gx_runner import GxExpectation, run_suite, render_data_docs  # noqa: F401 - re-exported
 from .rules import Rule, render, rules_for
@@ -76,7 +77,7 @@ def validate_staged(eng: Engine, settings: Settings, term: Term, source: str, fi
                                    {"unexpected_rows_query": f"select line from (select * from {{batch}}) b where {_braces(render(r.where, params))}"},
                                    r.severity, r.name, r.message) for r in rules]
     drift_bounds = None
-    if previous:
+    if previous and SOURCES[source].volume_steady:
         lo = int(previous * (1 - settings.volume_drift_limit))
         hi = int(previous * (1 + settings.volume_drift_limit)) + 1
         drift_bounds = (lo, hi)

@@ -1,0 +1,152 @@
+"""Three term sweeps of a generated county: cases found, the ledger's dynamic closure, idempotence, the contract."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.errors import LedgerError
+from pipelines.ledger import replay
+from pipelines.sweep import sweep
+from tests.helpers import rows, scalar, truth
+
+TERMS = ["2025-autumn", "2026-spring", "2026-autumn"]
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_every_true_case_child_has_an_open_case_of_the_right_type(swept_county, term):
+    settings, sources = swept_county
+    expected = {pid: r["expected_case_type"] for pid, r in truth(sources, term).items()
+                if r["expected_case_type"] and "ambiguous_name" not in r["hard_case"]}
+    found = dict(rows(settings, "select person_key, case_type from match.findings where term = :t", t=term))
+    missed = {pid: (exp, found.get(pid)) for pid, exp in expected.items() if found.get(pid) != exp}
+    assert not missed, f"{len(missed)} case children missed or mistyped, e.g. {list(missed.items())[:5]}"
+    if term == TERMS[0]:  # the first sweep opens a case for exactly these children
+        opened = dict(rows(settings, "select person_key, case_type from ledger.cases where opened_term = :t", t=term))
+        assert {k: v for k, v in opened.items() if k in expected} == expected
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_children_in_school_get_no_case(swept_county, term):
+    settings, sources = swept_county
+    no_case = {pid for pid, r in truth(sources, term).items() if not r["expected_case_type"]}
+    found = {k for (k,) in rows(settings, "select person_key from match.findings where term = :t", t=term)}
+    wrongly = no_case & found
+    assert not wrongly, f"{len(wrongly)} children without a true case got one"
+
+
+def test_child_back_in_roster_closes_case_with_roster_evidence(swept_county):
+    settings, sources = swept_county
+    back = [pid for pid, r in truth(sources, "2026-spring").items() if r["expected_closure"] == "back_in_school"]
+    assert len(back) >= 10
+    closed = rows(settings,
+                  "select c.person_key, e.closure_reason, e.evidence->>'source', e.evidence->>'line' from ledger.cases c"
+                  " join ledger.case_events e using (case_id) where e.to_status = 'closed' and e.term = '2026-spring'")
+    by_person = {p: (reason, src, line) for p, reason, src, line in closed}
+    for pid in back:
+        assert by_person[pid][:2] == ("back_in_school", "roster"), pid
+        assert int(by_person[pid][2]) >= 2  # a real line of the roster file
+    statuses = rows(settings, "select e.to_status from ledger.cases c join ledger.case_events e using (case_id)"
+                              " where c.person_key = :p order by e.seq", p=back[0])
+    assert [s for (s,) in statuses][-2:] == ["returned", "closed"]
+
+
+@pytest.mark.parametrize("reason", ["death", "exemption", "aged_out"])
+def test_cases_close_with_the_evidence_the_term_gives(swept_county, reason):
+    settings, sources = swept_county
+    expected = {pid for t in TERMS[1:] for pid, r in truth(sources, t).items() if r["expected_closure"] == reason}
+    assert expected, f"the generator made no {reason} closures"
+    closed = {p for (p,) in rows(settings, "select c.person_key from ledger.cases c join ledger.case_events e"
+                                           " using (case_id) where e.to_status = 'closed' and e.closure_reason = :r",
+                                 r=reason)}
+    assert expected <= closed
+
+
+def test_persuasion_attempts_are_recorded_with_reason_and_responsible(swept_county):
+    settings, _ = swept_county
+    n, with_reason, with_person = rows(settings, "select count(*), count(reason), count(responsible) from"
+                                                 " ledger.case_followups where kind = '劝返'")[0]
+    assert n > 10 and with_reason == n and with_person == n
+    persuading = scalar(settings, "select count(*) from report.case_ledger where status = 'persuading' and reason is not null")
+    assert persuading > 0
+    implied = scalar(settings, "select count(*) from ledger.case_events where evidence->>'implied_by' = '劝返'")
+    assert implied == 0  # every persuaded case was verified (核查) first in the generated records
+
+
+def test_exclusion_followup_excludes_the_case_and_a_later_finding_opens_a_new_one(swept_county):
+    settings, _ = swept_county
+    excluded = rows(settings, "select c.person_key, e.closure_reason from ledger.cases c join ledger.case_events e"
+                              " using (case_id) where e.to_status = 'excluded'")
+    assert excluded and all(reason == "重复数据" for _, reason in excluded)
+    person = excluded[0][0]
+    cases = rows(settings, "select opened_term, relapse_of from ledger.cases where person_key = :p order by case_id",
+                 p=person)
+    assert [t for t, _ in cases] == ["2025-autumn", "2026-autumn"] and cases[1][1] is None
+
+
+def test_relapse_opens_a_new_case_linked_to_the_closed_one(swept_county):
+    settings, _ = swept_county
+    links = rows(settings, "select c.case_id, c.relapse_of, o.person_key = c.person_key, s.status"
+                           " from ledger.cases c join ledger.cases o on o.case_id = c.relapse_of"
+                           " join ledger.case_state s on s.case_id = o.case_id")
+    assert links, "no relapse in three terms"
+    assert all(same and status == "closed" for _, _, same, status in links)
+
+
+def test_unclassified_cases_are_listed_as_overdue(swept_county):
+    settings, _ = swept_county
+    overdue = rows(settings, "select case_id, opened_term, days_open from ledger.overdue_cases(date '2026-11-24', 30)")
+    suspected = scalar(settings, "select count(*) from ledger.case_state where status = 'suspected'")
+    assert len(overdue) == suspected > 0  # every term started more than 30 days before 24 November 2026
+    assert not rows(settings, "select * from ledger.overdue_cases(date '2026-09-20', 30) where opened_term = '2026-autumn'")
+    assert all(days > 30 for _, _, days in overdue)
+
+
+def test_three_unified_lists_the_persons_behind_every_poverty_difference(swept_county):
+    settings, _ = swept_county
+    diffs = rows(settings, "select difference, id_number_masked from report.three_unified_differences"
+                           " where term = '2026-spring'")
+    kinds = {d for d, _ in diffs}
+    assert {"poverty_says_dropout_no_case", "case_but_poverty_says_in_school"} <= kinds
+    assert all("*" in masked for _, masked in diffs)
+    per_county = rows(settings, "select ledger_open_poverty_dropouts, poverty_dropouts, poverty_difference"
+                                " from report.three_unified where term = '2026-spring'")
+    assert per_county and all(a - b == d for a, b, d in per_county)
+
+
+def test_rerunning_every_term_changes_nothing(swept_county):
+    settings, sources = swept_county
+    count = "select (select count(*) from ledger.case_events), (select count(*) from ledger.cases)," \
+            " (select count(*) from ledger.case_followups), (select count(*) from core.registry)"
+    before = rows(settings, count)
+    ledger_before = rows(settings, "select * from report.case_ledger order by case_id")
+    with pytest.raises(LedgerError, match="older than 2026-autumn"):
+        sweep(settings, "2026-spring", str(sources / "2026-spring"))
+    sweep(settings, "2026-autumn", str(sources / "2026-autumn"))
+    assert rows(settings, count) == before
+    assert rows(settings, "select * from report.case_ledger order by case_id") == ledger_before
+
+
+def test_replaying_events_gives_the_ledger(swept_county):
+    settings, _ = swept_county
+    from pipelines import db
+    replayed = replay(db.engine(settings), "41")
+    view = rows(settings, "select case_id, status, closure_reason, closed_term from report.case_ledger order by case_id")
+    assert replayed == view and len(view) > 100
+
+
+def test_swept_database_satisfies_the_data_contract(swept_county):
+    settings, _ = swept_county
+    checker = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_contract.py"
+    if not checker.exists():
+        pytest.skip("the shared contract checker is not beside this checkout")
+    done = subprocess.run([sys.executable, str(checker), settings.database_url], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    assert "contract holds" in done.stdout
+
+
+def test_analyst_tables_never_show_full_identities(swept_county):
+    settings, _ = swept_county
+    ids = rows(settings, "select id_number_masked, name_masked from report.case_ledger")
+    assert ids and all(len(i) == 18 and i[6:14] == "********" for i, _ in ids)
+    assert all(n.endswith("*") for _, n in ids)
