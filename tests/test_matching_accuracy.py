@@ -1,0 +1,68 @@
+"""Precision and recall of the cases the comparisons open, against the generator's truth, on a 20,000-child county
+over two terms with every hard case present at least 20 times."""
+from collections import Counter
+
+import pytest
+
+from pipelines.config import Settings
+from pipelines.generate import generate
+from pipelines.sweep import sweep
+from pipelines.terms import parse_terms
+from tests.helpers import rows, truth
+
+TERMS = "2025-autumn,2026-spring"
+HARD_CASES = ["missing_id_roster", "roster_by_student_no", "roster_by_name", "bad_check_digit", "missing_id_registry",
+              "traditional_name", "fullwidth_id", "spaced_name", "duplicate_registry", "transfer", "ambiguous_name"]
+OUTCOMES = ["dropout", "out_of_school", "enrolled_elsewhere", "exempt", "home_teaching", "deceased", "on_leave",
+            "completed", "non_continuation", "national_suspect_only"]
+
+
+@pytest.fixture(scope="module")
+def county_20k(session_database, tmp_path_factory):
+    root = tmp_path_factory.mktemp("county20k")
+    settings = Settings(data_dir=root / "data", database_url=session_database(), province="41")
+    summary = generate(root / "sources", parse_terms(TERMS), children=20000, seed=2025)
+    for term in TERMS.split(","):
+        sweep(settings, term, str(root / "sources" / term))
+    return settings, root / "sources", summary
+
+
+def test_every_hard_case_and_outcome_is_present_at_least_20_times(county_20k):
+    _, _, summary = county_20k
+    assert all(summary.hard_cases.get(h, 0) >= 20 for h in HARD_CASES), summary.hard_cases
+    assert all(summary.outcomes.get(o, 0) >= 20 for o in OUTCOMES), summary.outcomes
+
+
+def test_precision_and_recall_of_opened_cases_are_at_least_99_5_percent(county_20k):
+    settings, sources, _ = county_20k
+    tp = fp = fn = 0
+    misses = Counter()
+    for term in TERMS.split(","):
+        t = truth(sources, term)
+        found = dict(rows(settings, "select person_key, case_type from match.findings where term = :t", t=term))
+        for pid, r in t.items():
+            expected, got = r["expected_case_type"] or None, found.pop(pid, None)
+            if expected and got == expected:
+                tp += 1
+            else:
+                fn += bool(expected)
+                fp += bool(got)
+                if expected or got:
+                    misses[(term, r["outcome"], r["hard_case"], got)] += 1
+        fp += len(found)  # findings for nobody in the truth
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    print(f"\nmatching accuracy over {TERMS}: tp={tp} fp={fp} fn={fn} precision={precision:.4%} recall={recall:.4%}")
+    assert precision >= 0.995 and recall >= 0.995, misses.most_common(10)
+
+
+def test_ambiguous_names_go_to_review_and_open_no_case(county_20k):
+    settings, sources, _ = county_20k
+    ambiguous = {pid for pid, r in truth(sources, "2025-autumn").items() if "ambiguous_name" in r["hard_case"]
+                 and r["outcome"] == "enrolled"}
+    review = rows(settings, "select count(*) from match.review_queue where term = '2025-autumn'"
+                            " and reason = 'ambiguous_name_in_school'")[0][0]
+    cases = {k for (k,) in rows(settings, "select person_key from match.findings where term = '2025-autumn'")}
+    statuses = dict(rows(settings, "select person_key, status from match.person_term where term = '2025-autumn'"))
+    assert review >= 20
+    assert not (ambiguous & cases)
+    assert all(statuses[p] in ("needs_review", "enrolled_reported") for p in ambiguous)
