@@ -1,0 +1,195 @@
+"""Loading files as offices export them: encodings, workbooks, title rows, messy headers, broken lines."""
+import os
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from pipelines import db
+from pipelines.config import Settings
+from pipelines.errors import InputError
+from pipelines.generate import write_variant
+from pipelines.load.loader import discover_sources, publish_staged, stage_file
+from pipelines.load.readers import open_rows
+from pipelines.sources import SOURCES
+from pipelines.terms import Term
+
+TERM = Term.parse("2025-autumn")
+HEADER = "全国学籍号,身份证号,姓名,性别,出生日期,学校标识码,学校名称,学校区划代码,年级,学籍状态\n"
+ROW = "G{id},{id},{name},男,2015-03-09,4101021001,第一小学,410102,4,在读\n"
+IDS = ["41010220150309106X", "410102201503090024", "410102201503090032"]  # valid GB 11643 numbers
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def registry_text(names=("张伟", "李娜", "王芳")):
+    return HEADER + "".join(ROW.format(id=i, name=n) for i, n in zip(IDS, names))
+
+
+def read_all(path, source="registry", settings=None):
+    stream = open_rows(path, SOURCES[source], settings)
+    return stream, list(stream)
+
+
+@pytest.mark.parametrize("encoding,expected", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8"), ("gbk", "gbk"),
+                                               ("gb18030", "gb18030")])
+def test_csv_encodings_are_detected(tmp_path, encoding, expected):
+    names = ("张伟", "李娜", "王芳") if encoding != "gb18030" else ("张㛃", "李娜", "王芳")
+    if encoding == "gb18030":  # 㛃 is not in GBK: only GB18030 can hold this file
+        with pytest.raises(UnicodeEncodeError):
+            "㛃".encode("gbk")
+    stream, records = read_all(write(tmp_path / "registry.csv", registry_text(names), encoding))
+    assert stream.encoding == expected
+    assert [r[1][stream.columns.index("name")] for r in records] == list(names)
+    assert [r[0] for r in records] == [2, 3, 4]
+
+
+def test_xlsx_with_title_row_and_excel_dates(tmp_path):
+    csv_path = write(tmp_path / "src.csv", registry_text())
+    xlsx = write_variant(csv_path, tmp_path / "registry.xlsx", title_row="某某县2026年春季学期学籍名册", as_xlsx=True)
+    stream, records = read_all(xlsx)
+    assert stream.format == "xlsx" and stream.header_line == 3
+    assert [r[0] for r in records] == [4, 5, 6]
+    from openpyxl import Workbook
+    import datetime
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["身份证号", "类型", "批准日期", "有效期至", "批准单位"])
+    ws.append([IDS[0], "免学", datetime.datetime(2025, 8, 20), 46000, "县教育局"])
+    wb.save(tmp_path / "exemptions.xlsx")
+    stream, records = read_all(tmp_path / "exemptions.xlsx", "exemptions")
+    row = dict(zip(stream.columns, records[0][1]))
+    assert row["approved_on"] == "2025-08-20" and row["valid_until"] == "46000"
+
+
+def test_title_rows_blank_rows_aliases_and_extra_columns(tmp_path):
+    text = ("某某县2026年春季学期学籍名册\n\n,,,\n"
+            "学籍号, 身份证号码 ,学生姓名,性别,出生年月日,学校代码,学校名称,学校所在地区划代码,年级,学籍状态,备注\n"
+            + "".join(ROW.format(id=i, name=n).rstrip("\n") + ",x\n" for i, n in zip(IDS, "甲乙丙")) + "\n\n")
+    stream, records = read_all(write(tmp_path / "registry.csv", text))
+    assert stream.header_line == 4 and len(records) == 3 and records[0][0] == 5
+    assert stream.ignored_headers == ["备注"]
+
+
+def test_configured_alias_maps_an_unknown_header(tmp_path):
+    text = HEADER.replace("学校标识码", "机构编号") + ROW.format(id=IDS[0], name="张伟")
+    path = write(tmp_path / "registry.csv", text)
+    with pytest.raises(InputError, match=r"missing column 学校标识码 .*kcbx.toml \[columns.registry\]"):
+        read_all(path)
+    settings = Settings(column_aliases={"registry": {"school_id": ["机构编号"]}})
+    stream, records = read_all(path, settings=settings)
+    assert dict(zip(stream.columns, records[0][1]))["school_id"] == "4101021001"
+
+
+def test_quoted_commas_and_embedded_newlines_keep_editor_line_numbers(tmp_path):
+    text = HEADER + ROW.format(id=IDS[0], name="张伟").replace("第一小学", '"第一小学,东校区\n(分部)"') \
+        + ROW.format(id=IDS[1], name="李娜")
+    stream, records = read_all(write(tmp_path / "registry.csv", text))
+    assert [r[0] for r in records] == [2, 4]
+    assert dict(zip(stream.columns, records[0][1]))["school_name"] == "第一小学,东校区\n(分部)"
+
+
+def test_broken_and_truncated_lines_are_recorded_not_dropped(tmp_path):
+    text = registry_text() + "G1,1,赵六,男\n" + "G2,2,钱七,女,2015-01-01,4101021001,\"第一小"
+    stream, records = read_all(write(tmp_path / "registry.csv", text))
+    assert len(records) == 5
+    assert [(r[0], r[1] is None) for r in records[3:]] == [(5, True), (6, True)]
+    assert all(r[2] for r in records[3:])
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "empty"),
+    ("姓名,性别\n".encode(), "no header row"),
+    (b"\x00\x01\x02binary\x00" * 10, "binary content"),
+    ("学校标识码,全国学籍号,身份证号,姓名,报到状态\n4101021001,G1,1,张三,已报到\n".encode(), "looks like a roster"),
+])
+def test_unusable_files_stop_with_one_line_naming_the_file(tmp_path, content, message):
+    path = tmp_path / "hukou.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as e:
+        read_all(path, "hukou")
+    assert "hukou.csv" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_zip_bomb_and_fake_workbooks_are_refused(tmp_path):
+    bomb = tmp_path / "registry.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", b"<a/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"0" * (50 * 1024 * 1024))
+    with pytest.raises(InputError, match="zip bomb"):
+        read_all(bomb)
+    fake = write(tmp_path / "roster.xlsx", "not a workbook")
+    with pytest.raises(InputError, match="not an Excel workbook"):
+        read_all(fake, "roster")
+
+
+def test_header_only_file_loads_zero_rows(settings, tmp_path):
+    path = write(tmp_path / "registry.csv", HEADER)
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "registry", path, None)
+    result = publish_staged(eng, settings, TERM, staged, None)
+    assert (staged.rows_read, result.rows_accepted, result.rows_rejected) == (0, 0, 0)
+
+
+def test_rows_are_accounted_for_and_rejected_rows_are_not_published(settings, tmp_path):
+    text = registry_text() + "G1,1,赵六,男\n"
+    path = write(tmp_path / "registry.csv", text)
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "registry", path, None)
+    with eng.begin() as c:  # what validation does for a row it rejects
+        c.execute(sa.text("insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule,"
+                          " severity) values (:h, '41', :t, 'registry', 'registry.csv', 3, 'test', 'rejected')"),
+                  {"h": staged.file_hash, "t": TERM.code})
+    result = publish_staged(eng, settings, TERM, staged, None)
+    assert result.rows_read == 4 == result.rows_accepted + result.rows_rejected
+    assert (result.rows_accepted, result.rows_rejected) == (2, 2)
+    with eng.connect() as c:
+        lines = c.execute(sa.text("select line, id_number, name_key from core.registry order by line")).all()
+        issues = c.execute(sa.text("select line, rule, severity from audit.row_issues order by line")).all()
+    assert [l for l, _, _ in lines] == [2, 4]
+    assert lines[0][1] == IDS[0]
+    assert [(l, s) for l, _, s in issues] == [(3, "rejected"), (5, "rejected")]
+
+
+def test_normalized_values_reach_core(settings, tmp_path):
+    text = HEADER + "Ｇ41010220150309106x, ４１０１０２２０１５０３０９１０６ｘ ,張　偉,1,20150309,4101021001,一小,410102001001,初一,在读\n"
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "registry", write(tmp_path / "registry.csv", text), None)
+    publish_staged(eng, settings, TERM, staged, None)
+    with eng.connect() as c:
+        row = c.execute(sa.text("select student_no, id_number, id_valid, name, name_key, gender, birth_date::text,"
+                                " school_region_code, grade from core.registry")).one()
+    assert tuple(row) == ("G41010220150309106X", "41010220150309106X", True, "張 偉", "张伟", "男", "2015-03-09",
+                          "410102", 7)
+
+
+def test_same_file_twice_is_a_noop_and_a_changed_file_replaces_atomically(settings, tmp_path):
+    eng = db.prepare(settings)
+    path = write(tmp_path / "registry.csv", registry_text())
+    first = stage_file(eng, settings, TERM, "registry", path, None)
+    publish_staged(eng, settings, TERM, first, None)
+    again = stage_file(eng, settings, TERM, "registry", path, None)
+    assert again.already_published
+    write(path, registry_text() + ROW.format(id="410102201503090040", name="赵六"))
+    changed = stage_file(eng, settings, TERM, "registry", path, None)
+    publish_staged(eng, settings, TERM, changed, None)
+    with eng.connect() as c:
+        assert c.execute(sa.text("select count(*) from core.registry")).scalar() == 4
+        manifest = c.execute(sa.text("select file_hash, status, rows_read from audit.file_manifest"
+                                     " order by loaded_at")).all()
+    assert [(s, n) for _, s, n in manifest] == [("superseded", 3), ("published", 4)]
+    archived = settings.archive_dir / changed.file_hash[:2] / f"{changed.file_hash}.csv"
+    assert archived.exists() and oct(os.stat(archived).st_mode & 0o777) == "0o600"
+
+
+def test_discover_names_the_missing_required_file(tmp_path):
+    write(tmp_path / "户籍.csv", "x")
+    write(tmp_path / "REGISTRY.xlsx", "x")
+    with pytest.raises(InputError, match="missing required file roster"):
+        discover_sources(tmp_path)
+    write(tmp_path / "roster.csv", "x")
+    write(tmp_path / "notes.txt", "x")
+    assert sorted(discover_sources(tmp_path)) == ["hukou", "registry", "roster"]
