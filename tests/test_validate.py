@@ -1,0 +1,91 @@
+"""Validation with GX on staging: the exact rows and expectations reported, and batch failures stopping a sweep."""
+import csv
+
+import pytest
+
+from pipelines import db
+from pipelines.errors import ValidationStop
+from pipelines.generate import generate
+from pipelines.generate.ids import check_char
+from pipelines.load.loader import stage_file
+from pipelines.sweep import sweep
+from pipelines.terms import Term, parse_terms
+from pipelines.validate import audit_summary, validate_staged
+from tests.helpers import rows
+
+TERM = Term.parse("2025-autumn")
+
+
+def valid_id(first17: str) -> str:
+    return first17 + check_char(first17)
+
+
+GOOD = valid_id("41010220150309003")
+HUKOU = [
+    ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码"],
+    [GOOD, "张伟", "男", "2015-03-09", "410102"],                       # line 2: clean
+    [GOOD[:17] + ("1" if GOOD[17] != "1" else "2"), "李娜", "男", "2015-03-09", "410102"],  # 3: bad check digit
+    [valid_id("41010220150309005"), "王芳", "女", "2015-03-10", "410102"],  # 4: birth date and gender ≠ ID
+    [valid_id("41010220150309007"), "", "男", "2015-03-09", "410102"],     # 5: no name → rejected
+    [valid_id("41010220150309009"), "赵六", "男", "2015-13-09", "410102"],  # 6: unreadable date → rejected
+    [valid_id("41010220150309011"), "钱七", "不详", "2015-03-09", "410102"],  # 7: unknown gender → rejected
+    [valid_id("44010220150309013"), "孙八", "男", "2015-03-09", "440102"],  # 8: outside the province
+    [GOOD, "张伟", "男", "2015-03-09", "410102"],                       # 9: duplicate of line 2
+    [valid_id("41010219900309015"), "周九", "男", "1990-03-09", "410102"],  # 10: not of school age
+]
+
+
+def write_csv(path, table):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(table)
+    return path
+
+
+def test_broken_rows_are_reported_exactly(settings, tmp_path):
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "hukou", write_csv(tmp_path / "hukou.csv", HUKOU), "00000000-0000-0000-0000-000000000001")
+    outcome = validate_staged(eng, settings, TERM, "hukou", staged.file_hash, staged.file_name,
+                              "00000000-0000-0000-0000-000000000001")
+    issues = set(rows(settings, "select line, rule, severity from audit.row_issues"))
+    assert issues == {
+        (3, "id_check_digit", "warning"),
+        (4, "id_birth_date_mismatch", "warning"), (4, "id_gender_mismatch", "warning"),
+        (5, "missing_name", "rejected"),
+        (6, "unreadable_birth_date", "rejected"),
+        (7, "unreadable_gender", "rejected"),
+        (8, "region_outside_province", "warning"),
+        (2, "duplicate_person", "warning"), (9, "duplicate_person", "warning"),
+        (10, "not_school_age", "warning"),
+    }
+    assert (outcome.rows_rejected, outcome.rows_warned) == (3, 6)
+    failed = {e for (e,) in rows(settings, "select expectation from audit.validation_runs where not success")}
+    assert "unexpected_rows_expectation:id_check_digit" in failed
+    assert "rejected_share_at_most" in failed  # 3 of 9 rows rejected is far above 5 %
+    assert outcome.batch_failures and "rejected_share_at_most" in outcome.batch_failures[0]
+    value = rows(settings, "select value, column_name, file_name from audit.row_issues where rule = 'unreadable_birth_date'")
+    assert value == [("2015-13-09", "birth_date", "hukou.csv")]
+    summary = audit_summary(eng, settings, TERM)
+    assert "hukou" in summary and "id_check_digit" in summary
+
+
+@pytest.fixture
+def small_county(tmp_path):
+    generate(tmp_path / "src", parse_terms("2025-autumn,2026-spring"), children=400, seed=3, hard_cases=False)
+    return tmp_path / "src"
+
+
+def test_volume_drop_of_30_percent_stops_the_sweep_unless_accepted(settings, small_county):
+    sweep(settings, "2025-autumn", str(small_county / "2025-autumn"))
+    registry = small_county / "2026-spring" / "registry.csv"
+    lines = registry.read_text(encoding="utf-8").splitlines(keepends=True)
+    registry.write_text("".join(lines[: int(len(lines) * 0.7)]), encoding="utf-8")
+    with pytest.raises(ValidationStop, match=r"registry.csv: volume drift: .* \(-3\d %, limit ±20 %\)"):
+        sweep(settings, "2026-spring", str(small_county / "2026-spring"))
+    assert rows(settings, "select outcome from kcbx.runs where term = '2026-spring'") == [("stopped_by_validation",)]
+    assert rows(settings, "select count(*) from core.registry where term = '2026-spring'") == [(0,)]
+    sweep(settings, "2026-spring", str(small_county / "2026-spring"), accept_failures=True,
+          accepted_by="王科长", accept_reason="两所学校撤并")
+    assert rows(settings, "select outcome, accepted_by, accept_reason from kcbx.runs where term = '2026-spring'"
+                          " order by started_at") == [("stopped_by_validation", None, None),
+                                                      ("succeeded", "王科长", "两所学校撤并")]
+    assert rows(settings, "select count(*) > 0 from core.registry where term = '2026-spring'") == [(True,)]
