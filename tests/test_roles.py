@@ -1,0 +1,68 @@
+"""What each database role can and cannot read or change (roles from sql/migrations/0060_roles.sql)."""
+import pytest
+import sqlalchemy as sa
+
+from pipelines import db
+
+
+def as_role(settings, role, sql):
+    with db.engine(settings).connect() as c:
+        with c.begin():
+            c.execute(sa.text(f"set local role {role}"))
+            return c.execute(sa.text(sql)).fetchall()
+
+
+CAN = [
+    ("kcbx_analyst", "select id_number_masked from report.case_ledger limit 1"),
+    ("kcbx_analyst", "select * from report.region_term_indicators limit 1"),
+    ("kcbx_auditor", "select * from audit.row_issues limit 1"),
+    ("kcbx_auditor", "select * from report.case_events limit 1"),
+    ("kcbx_caseworker", "select id_number, name from restricted.case_ledger limit 1"),
+    ("kcbx_pipeline", "select * from core.hukou limit 1"),
+    ("kcbx_pipeline", "select * from ledger.case_events limit 1"),
+]
+CANNOT = [
+    ("kcbx_analyst", "select * from restricted.case_ledger limit 1"),
+    ("kcbx_analyst", "select * from core.hukou limit 1"),
+    ("kcbx_analyst", "select * from audit.row_issues limit 1"),
+    ("kcbx_analyst", "select * from ledger.cases limit 1"),
+    ("kcbx_auditor", "select * from restricted.case_ledger limit 1"),
+    ("kcbx_auditor", "select * from match.findings limit 1"),
+    ("kcbx_caseworker", "select * from core.registry limit 1"),
+    ("kcbx_analyst", "delete from report.region_term_indicators"),
+    ("kcbx_pipeline", "update ledger.case_events set to_status = 'closed'"),
+    ("kcbx_pipeline", "delete from ledger.case_events"),
+    ("kcbx_pipeline", "delete from ledger.cases"),
+]
+
+
+@pytest.mark.parametrize("role,sql", CAN)
+def test_role_can(swept_county, role, sql):
+    settings, _ = swept_county
+    assert as_role(settings, role, sql) is not None
+
+
+@pytest.mark.parametrize("role,sql", CANNOT)
+def test_role_cannot(swept_county, role, sql):
+    settings, _ = swept_county
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        as_role(settings, role, sql)
+
+
+def test_ledger_history_cannot_be_rewritten_even_by_the_owner(swept_county):
+    settings, _ = swept_county
+    for sql in ("update ledger.case_events set to_status = 'closed' where seq = 1",
+                "delete from ledger.case_events where seq = 1", "truncate ledger.case_events cascade"):
+        with pytest.raises(sa.exc.InternalError, match="append-only"):
+            with db.engine(settings).begin() as c:
+                c.execute(sa.text(sql))
+
+
+def test_illegal_transition_is_refused_with_a_clear_message(swept_county):
+    settings, _ = swept_county
+    with db.engine(settings).connect() as c:
+        case_id = c.execute(sa.text("select case_id from ledger.case_state where status = 'closed' limit 1")).scalar()
+    with pytest.raises(sa.exc.InternalError, match=f"case {case_id}: cannot go from closed to persuading"):
+        with db.engine(settings).begin() as c:
+            c.execute(sa.text("select ledger.append_event(:c, '2026-autumn', 'persuading', 'followup', null, '{}',"
+                              " null, 'test-illegal')"), {"c": case_id})
