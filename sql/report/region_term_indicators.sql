@@ -73,7 +73,7 @@ select :term, level, code, sum(population), sum(registered),
   -- 入学率: enrolled school-age children / (school-age population − exempted); NULL where nobody is of school age
   round(sum(enrolled)::numeric / nullif(sum(population) - sum(exempted), 0), 5),
   -- 巩固率 (approximation, see docs/indicators.md): 1 − open dropouts / registered students, within [0, 1]
-  round(greatest(0, 1 - sum(open_dropouts)::numeric / nullif(sum(registered), 0)), 5),
+  case when sum(registered) > 0 then round(greatest(0, 1 - sum(open_dropouts)::numeric / sum(registered)), 5) end,
   sum(new_cases), sum(open_cases), sum(closed_cases), sum(relapses), sum(poverty_open), sum(special_open),
   :province, sum(enrolled), sum(exempted), sum(confirmed_cases), sum(returned_cases), sum(excluded_cases),
   sum(open_dropouts),

@@ -1,0 +1,102 @@
+"""Report tables against hand-computed figures, and the documents analysts receive."""
+from decimal import Decimal
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from pipelines import db
+from pipelines.report import refresh_report_tables, write_reports
+from pipelines.terms import Term
+from tests.helpers import rows
+
+T = "2025-autumn"
+
+
+def person(conn, key, county, status, school_age=True, term=T):
+    conn.execute(sa.text(
+        "insert into match.person_term (province, term, person_key, id_number, name, region_code, in_hukou,"
+        " school_age, status) values ('41', :t, :k, :k, '张三', :c, true, :sa, :s)"),
+        {"t": term, "k": key, "c": county, "sa": school_age, "s": status})
+
+
+def case(conn, key, county, case_type, term=T):
+    cid = conn.execute(sa.text(
+        "insert into ledger.cases (province, person_key, opened_term, case_type, id_number, name, region_code)"
+        " values ('41', :k, :t, :ct, :k, '李四', :c) returning case_id"),
+        {"k": key, "t": term, "ct": case_type, "c": county}).scalar()
+    conn.execute(sa.text("select ledger.append_event(:i, :t, 'suspected', 'sweep', null, '{}', null, :key)"),
+                 {"i": cid, "t": term, "key": f"open:{cid}"})
+    conn.execute(sa.text("insert into ledger.case_terms (case_id, term, province, case_type, region_code, is_poverty,"
+                         " special_groups) values (:i, :t, '41', :ct, :c, :p, :g)"),
+                 {"i": cid, "t": term, "ct": case_type, "c": county, "p": case_type == "dropout",
+                  "g": ["留守儿童"] if case_type == "dropout" else []})
+    return cid
+
+
+def build(settings):
+    eng = db.prepare(settings)
+    with eng.begin() as c:
+        for i in range(7):
+            person(c, f"A{i}", "410102", "enrolled_reported")
+        person(c, "A7", "410102", "exempt")
+        person(c, "A8", "410102", "enrolled_not_reported")
+        person(c, "A9", "410102", "not_enrolled")
+        person(c, "A10", "410102", "not_enrolled", school_age=False)
+        for i in range(4):
+            person(c, f"B{i}", "410302", "enrolled_reported")
+        case(c, "A8", "410102", "dropout")
+        case(c, "A9", "410102", "out_of_school")
+        case(c, "C0", "410303", "national_suspect")   # a county with no pupils at all
+        person(c, "B0", "410302", "enrolled_reported", term="2025-spring")  # an earlier term with no cases
+    refresh_report_tables(eng, settings, Term.parse(T))
+    refresh_report_tables(eng, settings, Term.parse("2025-spring"))
+    return eng
+
+
+def indicators(settings, term=T):
+    return {(lvl, code): r for lvl, code, *r in rows(settings,
+            "select region_level, region_code, school_age_population, registered_students, enrollment_rate,"
+            " consolidation_rate, new_cases, open_cases, poverty_open_cases, special_group_open_cases"
+            " from report.region_term_indicators where term = :t", t=term)}
+
+
+def test_indicators_match_hand_computed_figures(settings):
+    build(settings)
+    got = indicators(settings)
+    d = Decimal
+    assert got[("county", "410102")] == [10, 8, d("0.77778"), d("0.87500"), 2, 2, 1, 1]   # 7/(10−1); 1 − 1/8
+    assert got[("county", "410302")] == [4, 4, d("1.00000"), d("1.00000"), 0, 0, 0, 0]
+    assert got[("county", "410303")] == [0, 0, None, None, 1, 1, 0, 0]                    # no division by zero
+    assert got[("city", "410300")] == [4, 4, d("1.00000"), d("1.00000"), 1, 1, 0, 0]
+    assert got[("province", "410000")] == [14, 12, d("0.84615"), d("0.91667"), 3, 3, 1, 1]  # 11/13; 1 − 1/12
+
+
+def test_a_term_with_no_cases_reports_zeros(settings):
+    build(settings)
+    assert indicators(settings, "2025-spring")[("county", "410302")] == [1, 1, Decimal("1.00000"),
+                                                                         Decimal("1.00000"), 0, 0, 0, 0]
+
+
+def test_documents_are_written_masked_with_their_sheets(settings, tmp_path):
+    eng = build(settings)
+    paths = write_reports(eng, settings, Term.parse(T), tmp_path, pdf=False)
+    html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
+    assert "77.78%" in html and "<svg" in html and "巩固率" in html and "近似" in html
+    assert "A8" not in html and "李四" not in html and "李*" in html
+    monthly = load_workbook(next(p for p in paths if p.name.startswith("月报")))
+    assert monthly.sheetnames == ["汇总", "分原因", "新增名单", "逾期未分类"]
+    assert [c.value for c in monthly["汇总"][1]][:6] == ["学期", "层级", "区划代码", "适龄人口", "在籍学生", "入学率"]
+    screening = load_workbook(next(p for p in paths if p.name.startswith("疑似辍学预警名单")))
+    assert screening.sheetnames == ["疑似辍学预警名单", "人籍不一致学校"]
+    assert screening["疑似辍学预警名单"].max_row == 4  # header + three open cases
+
+
+def test_formulas_in_cells_are_written_as_text(tmp_path):
+    from openpyxl import Workbook
+    from pipelines.report.workbooks import _sheet
+    wb = Workbook()
+    _sheet(wb, "t", ["姓名"], [['=HYPERLINK("http://x","y")'], ["+1"], ["张三"]])
+    wb.save(tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx")["t"]
+    assert [ws.cell(row=r, column=1).data_type for r in (2, 3, 4)] == ["s", "s", "s"]
+    assert ws.cell(row=2, column=1).value == '=HYPERLINK("http://x","y")'
