@@ -11,7 +11,7 @@ import os
 
 from airflow.sdk import dag, task
 
-from pipelines.orchestration import DEFAULT_ARGS, INBOX, START, TAGS, run_step, settings
+from pipelines.orchestration import DEFAULT_ARGS, inbox_dir, START, TAGS, run_step, settings
 
 
 @dag(dag_id="kcbx_followups", schedule="*/30 * * * *", start_date=START, catchup=False, max_active_runs=1,
@@ -21,7 +21,7 @@ def kcbx_followups():
     def apply_inbox() -> dict:
         from pipelines import sweep
         s = settings()
-        inbox = os.path.join(INBOX, "followups")
+        inbox = inbox_dir("followups")
         if not os.path.isdir(inbox):
             return {}
         run_id = sweep.start_run(s, "followups", None, inbox)

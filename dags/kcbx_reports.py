@@ -11,12 +11,11 @@ Each writes the term's documents under `$KCBX_REPORTS/<term>/` (HTML, PDF, XLSX)
 """
 from __future__ import annotations
 
-import os
 
 from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
 
-from pipelines.orchestration import DEFAULT_ARGS, REPORTS, START, TAGS, TZ, run_step, settings, term_of
+from pipelines.orchestration import DEFAULT_ARGS, reports_dir, START, TAGS, TZ, run_step, settings, term_of
 
 REPORT_TABLES = Asset("kcbx://report_tables")
 
@@ -25,7 +24,7 @@ REPORT_TABLES = Asset("kcbx://report_tables")
 def write_reports() -> list[str]:
     from pipelines import sweep
     term = term_of(get_current_context().get("logical_date"))
-    return run_step(sweep.write_reports, settings(), term, os.path.join(REPORTS, term))
+    return run_step(sweep.write_reports, settings(), term, reports_dir(term))
 
 
 def _report_dag(dag_id: str, schedule, summary: str):

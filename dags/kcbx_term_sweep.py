@@ -20,7 +20,7 @@ import os
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipelines.orchestration import DEFAULT_ARGS, INBOX, START, TAGS, TZ, run_step, settings, term_of
+from pipelines.orchestration import DEFAULT_ARGS, inbox_dir, START, TAGS, TZ, run_step, settings, term_of
 
 REPORT_TABLES = Asset("kcbx://report_tables")
 TERM_START_CRON = os.environ.get("KCBX_TERM_START_CRON", "0 6 1 3,9 *")
@@ -52,7 +52,7 @@ def kcbx_term_sweep():
         ctx = get_current_context()
         p = ctx["params"]
         term = p["term"] or term_of(ctx.get("logical_date"))
-        source_dir = p["source_dir"] or os.path.join(INBOX, term)
+        source_dir = p["source_dir"] or inbox_dir(term)
         run_id = run_step(sweep.start_run, settings(p["province"]), "sweep", term, source_dir,
                           bool(p["accept_failures"]), p["accepted_by"] or None, p["accept_reason"] or None)
         return {"run_id": run_id, "term": term, "province": p["province"], "source_dir": source_dir,

@@ -11,8 +11,6 @@ import pendulum
 
 TZ = "Asia/Shanghai"
 START = pendulum.datetime(2025, 1, 1, tz=TZ)
-INBOX = os.environ.get("KCBX_INBOX", "/opt/kcbx/inbox")
-REPORTS = os.environ.get("KCBX_REPORTS", "/opt/kcbx/reports")
 TAGS = ["kcbx", "控辍保学"]
 
 DEFAULT_ARGS = {
@@ -22,6 +20,15 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
 }
+
+
+def inbox_dir(*parts: str) -> str:
+    """Where counties drop their files ($KCBX_INBOX), read when the task runs."""
+    return os.path.join(os.environ.get("KCBX_INBOX", "/opt/kcbx/inbox"), *parts)
+
+
+def reports_dir(*parts: str) -> str:
+    return os.path.join(os.environ.get("KCBX_REPORTS", "/opt/kcbx/reports"), *parts)
 
 
 def settings(province: str | None = None):
