@@ -28,6 +28,7 @@ def embedded_url(data_dir: Path, database: str = EMBEDDED_DB) -> str:
     The server keeps running after this process exits so the next command reuses it; `kcbx db stop` stops it.
     """
     import pgserver  # imported here: production deployments use KCBX_DATABASE_URL and never need it
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
