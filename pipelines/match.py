@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from . import SQL_DIR
 from .config import Settings
 from .db import run_sql
+from .faults import failpoint
 from .terms import Term
 
 log = logging.getLogger("kcbx.match")
@@ -42,6 +43,7 @@ def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
             " select 'review_queue', count(*) from match.review_queue where province = :province and term = :term"
             " union all select 'unregistered_attendees', count(*) from match.unregistered_attendees"
             " where province = :province and term = :term"), params).all())
+        failpoint("match")
     log.info("matching %s: %s", term, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())
                                                  if k.startswith(("finding_", "review", "unreg"))))
     return counts

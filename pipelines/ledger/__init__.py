@@ -15,6 +15,7 @@ from .. import SQL_DIR
 from ..config import Settings
 from ..db import run_sql
 from ..errors import LedgerError
+from ..faults import failpoint
 from ..terms import Term
 
 log = logging.getLogger("kcbx.ledger")
@@ -50,6 +51,7 @@ def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | Non
         for step in SWEEP_STEPS:
             run_sql(conn, f"ledger/{step}", params)
         counts = _counts(conn, settings.province, term.code)
+        failpoint("ledger")
     log.info("ledger %s: %s", term, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return counts
 

@@ -23,6 +23,7 @@ from ..sources import REQUIRED_SOURCES, SOURCES
 from ..terms import Term
 from .archive import archive_file, sha256_file
 from .readers import open_rows
+from ..faults import failpoint
 from .staging import normalize_sql, typed_columns
 
 log = logging.getLogger("kcbx.load")
@@ -170,6 +171,7 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
              "hl": stream.header_line, "n": counts["read"], "rej": len(problems), "arc": str(archived),
              "r": run_id})
         conn.execute(sa.text(f"analyze staging.{source}"))
+        failpoint("load")
     elapsed = time.monotonic() - started
     log.info("%s: staged %d rows (%d unreadable) in %.1f s, %s %s", path.name, counts["read"], len(problems),
              elapsed, stream.format, stream.encoding or "")
@@ -212,6 +214,7 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " rows_rejected = :rej, rows_warned = :w where province = :p and term = :t and source = :s"
             " and file_hash = :h"), {**key, "a": accepted, "rej": rows_read - accepted, "w": warned})
         conn.execute(sa.text(f"delete from staging.{source} where file_hash = :h"), key)
+        failpoint("publish")
     log.info("%s: published %d of %d rows (%d rejected, %d with warnings)", staged.file_name, accepted, rows_read,
              rows_read - accepted, warned)
     return PublishResult(source, h, rows_read, accepted, rows_read - accepted, warned)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from .. import TEMPLATES_DIR
 from ..config import Settings
 from ..db import run_sql
+from ..faults import failpoint
 from ..terms import Term
 from . import charts
 from .workbooks import write_monthly_report, write_screening_list
@@ -36,6 +37,7 @@ def refresh_report_tables(eng: Engine, settings: Settings, term: Term) -> dict:
         run_sql(conn, "report/region_term_indicators.sql", params)
         n = conn.execute(sa.text("select count(*) from report.region_term_indicators where province = :province"
                                  " and term = :term"), params).scalar()
+        failpoint("report")
     return {"indicator_rows": n}
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
+from ..faults import failpoint
 from ..sources import SOURCES
 from ..terms import Term
 from .gx_runner import GxExpectation, run_suite, render_data_docs  # noqa: F401 - re-exported
@@ -130,6 +131,7 @@ def validate_staged(eng: Engine, settings: Settings, term: Term, source: str, fi
             "update audit.file_manifest set status = 'validated', rows_rejected = :rej, rows_warned = :w"
             " where province = :province and term = :term and source = :s and file_hash = :file_hash"),
             {**params, "rej": rejected, "w": warned, "s": source})
+        failpoint("validate")
     log.info("%s: validated %d rows: %d rejected, %d with warnings, %d failed expectation(s)%s", file_name,
              rows_read, rejected, warned, sum(not r.success for r in results),
              f"; drift bounds {drift_bounds}" if drift_bounds else "")

@@ -1,5 +1,6 @@
 -- 新增: a finding whose person has no open case opens one (one person, one case). If the person's latest case
--- was closed, the new case is a relapse (反弹) and points to it.
+-- was closed, the new case is a relapse (反弹) and points to it. A case closed or excluded during this very term is
+-- not reopened by the same term's finding (a re-run of the term must change nothing).
 insert into ledger.cases (province, person_key, opened_term, case_type, relapse_of, id_number, name, gender,
   birth_date, region_code, run_id)
 select f.province, f.person_key, f.term, f.case_type,
@@ -9,7 +10,7 @@ select f.province, f.person_key, f.term, f.case_type,
 from match.findings f
 where f.province = :province and f.term = :term
   and not exists (select 1 from ledger.case_state s where s.province = f.province and s.person_key = f.person_key
-                  and s.status not in ('closed', 'excluded'))
+                  and (s.status not in ('closed', 'excluded') or s.closed_term = f.term))
 on conflict (province, person_key, opened_term) do nothing;
 
 select count(*) from (
