@@ -27,7 +27,7 @@ def bar_chart(items: list[tuple[str, float]], title: str, width: int = 560, unit
 
 def line_chart(labels: list[str], series: dict[str, list[float | None]], title: str, width: int = 560,
                height: int = 220, percent: bool = False) -> str:
-    left, right, top, bottom = 50, 20, 20, 40
+    left, right, top, bottom = 55, 45, 20, 40
     values = [v for s in series.values() for v in s if v is not None]
     parts = [f'<svg class="chart" width="{width}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(title)}</title>"]
