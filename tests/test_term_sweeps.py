@@ -150,3 +150,14 @@ def test_analyst_tables_never_show_full_identities(swept_county):
     ids = rows(settings, "select id_number_masked, name_masked from report.case_ledger")
     assert ids and all(len(i) == 18 and i[6:14] == "********" for i, _ in ids)
     assert all(n.endswith("*") for _, n in ids)
+
+
+def test_school_reconciliation_explains_every_difference_person_by_person(swept_county):
+    settings, _ = swept_county
+    schools = rows(settings, "select school_id, registry_count, reported_count, dropouts_listed, review_listed,"
+                             " unexplained_difference from report.school_reconciliation where term = '2026-spring'")
+    assert len(schools) == 11
+    assert sum(r[3] for r in schools) == rows(settings, "select count(*) from match.findings where term = '2026-spring'"
+                                                        " and case_type = 'dropout' and school_id is not null")[0][0]
+    assert all(r[5] == 0 for r in schools), [r for r in schools if r[5]]
+    assert any(r[1] != r[2] for r in schools)  # the raw counts do differ

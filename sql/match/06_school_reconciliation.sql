@@ -5,42 +5,56 @@
 --       − reported_elsewhere (registered here, reported in another school's roster)
 --       + registered_elsewhere (reported here, registered at another school)
 --       + unregistered_listed (reported here, no registry row: 人在籍不在)
+--       + ambiguous roster rows here (waiting for review)
 -- With every discrepancy listed person by person it is 0; anything else needs explaining.
+create temp table t_school_reg on commit drop as
+select school_id, person_key, min(left(school_region_code, 6)) as region_code
+from t_reg where in_province and registry_status = '在读' group by 1, 2;
+create index on t_school_reg (person_key);
+
+create temp table t_school_rep on commit drop as
+select distinct school_id, person_key from t_roster where person_key is not null;
+create index on t_school_rep (person_key);
+
 insert into report.school_reconciliation (term, school_id, registry_count, last_term_count, reported_count,
   unexplained_difference, province, region_code, dropouts_listed, review_listed, unregistered_listed,
   reported_elsewhere, registered_elsewhere)
-with reg as (
-  select school_id, person_key, min(left(school_region_code, 6)) as region_code
-  from t_reg where in_province and registry_status = '在读' group by 1, 2
-), schools as (
-  select school_id from reg union select school_id from t_roster where school_id is not null
-), counts as (
-  select s.school_id,
-    (select count(*) from reg r where r.school_id = s.school_id) as registry_count,
-    (select min(r.region_code) from reg r where r.school_id = s.school_id) as region_code,
-    (select count(*) from core.roster p where p.province = :province and p.term = :prev_term
-       and p.school_id = s.school_id and coalesce(p.report_status, '已报到') = '已报到') as last_term_count,
-    (select count(*) from t_roster t where t.school_id = s.school_id) as reported_count,
-    (select count(*) from match.findings f join reg r on r.person_key = f.person_key and r.school_id = s.school_id
-       where f.province = :province and f.term = :term and f.case_type = 'dropout') as dropouts_listed,
-    (select count(*) from reg r join t_review v on v.person_key = r.person_key
-       where r.school_id = s.school_id and not exists (select 1 from t_roster t where t.person_key = r.person_key))
-       as review_listed,
-    (select count(distinct r.person_key) from reg r join t_roster t on t.person_key = r.person_key
-       where r.school_id = s.school_id and t.school_id is distinct from s.school_id
-         and not exists (select 1 from t_roster t2 where t2.person_key = r.person_key and t2.school_id = s.school_id))
-       as reported_elsewhere,
-    (select count(*) from t_roster t where t.school_id = s.school_id and t.person_key is not null
-       and not exists (select 1 from reg r where r.person_key = t.person_key and r.school_id = s.school_id))
-       as registered_elsewhere,
-    (select count(*) from match.unregistered_attendees u where u.province = :province and u.term = :term
-       and u.school_id = s.school_id) as unregistered_listed,
-    (select count(*) from t_roster t where t.school_id = s.school_id and t.person_key is null
-       and exists (select 1 from t_roster_name c where c.line = t.line and c.n > 1)) as ambiguous_rows
-  from schools s
+with reg_side as (
+  select r.school_id, count(*) as registry_count, min(r.region_code) as region_code,
+    count(*) filter (where f.person_key is not null) as dropouts_listed,
+    count(*) filter (where v.person_key is not null and rp.any_school is null) as review_listed,
+    count(*) filter (where rp.any_school is not null and not rp.schools @> array[r.school_id]) as reported_elsewhere
+  from t_school_reg r
+  left join match.findings f on f.province = :province and f.term = :term and f.person_key = r.person_key
+    and f.case_type = 'dropout'
+  left join t_review v on v.person_key = r.person_key
+  left join (select person_key, array_agg(school_id) as schools, min(school_id) as any_school
+             from t_school_rep group by 1) rp on rp.person_key = r.person_key
+  group by r.school_id
+), roster_side as (
+  select t.school_id, count(*) as reported_count,
+    count(*) filter (where t.person_key is not null and sr.person_key is null) as registered_elsewhere,
+    count(*) filter (where t.person_key is null and amb.line is not null) as ambiguous_rows
+  from t_roster t
+  left join t_school_reg sr on sr.person_key = t.person_key and sr.school_id = t.school_id
+  left join (select distinct line from t_roster_name where n > 1) amb on amb.line = t.line
+  where t.school_id is not null
+  group by t.school_id
+), unregistered as (
+  select school_id, count(*) as n from match.unregistered_attendees
+  where province = :province and term = :term group by 1
+), last_term as (
+  select school_id, count(*) as n from core.roster
+  where province = :province and term = :prev_term and coalesce(report_status, '已报到') = '已报到' group by 1
 )
-select :term, school_id, registry_count, nullif(last_term_count, 0), reported_count,
-  registry_count - reported_count - dropouts_listed - review_listed - reported_elsewhere + registered_elsewhere
-    + unregistered_listed + ambiguous_rows,
-  :province, region_code, dropouts_listed, review_listed, unregistered_listed, reported_elsewhere, registered_elsewhere
-from counts;
+select :term, s.school_id, coalesce(g.registry_count, 0), l.n, coalesce(o.reported_count, 0),
+  coalesce(g.registry_count, 0) - coalesce(o.reported_count, 0) - coalesce(g.dropouts_listed, 0)
+    - coalesce(g.review_listed, 0) - coalesce(g.reported_elsewhere, 0) + coalesce(o.registered_elsewhere, 0)
+    + coalesce(u.n, 0) + coalesce(o.ambiguous_rows, 0),
+  :province, g.region_code, coalesce(g.dropouts_listed, 0), coalesce(g.review_listed, 0), coalesce(u.n, 0),
+  coalesce(g.reported_elsewhere, 0), coalesce(o.registered_elsewhere, 0)
+from (select school_id from reg_side union select school_id from roster_side) s
+left join reg_side g using (school_id)
+left join roster_side o using (school_id)
+left join unregistered u using (school_id)
+left join last_term l using (school_id);
