@@ -60,21 +60,26 @@ def template_url(pg_admin_url):
     _admin_exec(pg_admin_url, f'drop database if exists "{TEMPLATE}" with (force)')
 
 
-@pytest.fixture
-def new_database(pg_admin_url, template_url):
-    """Factory: a fresh, migrated database URL (dropped after the test)."""
+def _databases(admin_url: str, prefix: str):
+    """Yield a factory of fresh migrated databases (copies of the template), dropping them afterwards."""
     made = []
 
     def make() -> str:
-        name = f"kcbx_t_{uuid.uuid4().hex[:12]}"
-        _admin_exec(pg_admin_url, f'create database "{name}" template "{TEMPLATE}"')
+        name = f"{prefix}{uuid.uuid4().hex[:12]}"
+        _admin_exec(admin_url, f'create database "{name}" template "{TEMPLATE}"')
         made.append(name)
-        return _with_db(pg_admin_url, name)
+        return _with_db(admin_url, name)
 
     yield make
     db._engine.cache_clear()
     for name in made:
-        _admin_exec(pg_admin_url, f'drop database if exists "{name}" with (force)')
+        _admin_exec(admin_url, f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def new_database(pg_admin_url, template_url):
+    """Factory: a fresh, migrated database URL (dropped after the test)."""
+    yield from _databases(pg_admin_url, "kcbx_t_")
 
 
 @pytest.fixture
@@ -93,18 +98,7 @@ def conn(settings):
 @pytest.fixture(scope="session")
 def session_database(pg_admin_url, template_url):
     """Factory for databases shared by the tests of a module (dropped at the end of the session)."""
-    made = []
-
-    def make() -> str:
-        name = f"kcbx_s_{uuid.uuid4().hex[:12]}"
-        _admin_exec(pg_admin_url, f'create database "{name}" template "{TEMPLATE}"')
-        made.append(name)
-        return _with_db(pg_admin_url, name)
-
-    yield make
-    db._engine.cache_clear()
-    for name in made:
-        _admin_exec(pg_admin_url, f'drop database if exists "{name}" with (force)')
+    yield from _databases(pg_admin_url, "kcbx_s_")
 
 
 THREE_TERMS = "2025-autumn,2026-spring,2026-autumn"

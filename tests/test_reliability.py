@@ -38,6 +38,14 @@ def sweep_cli(settings, term, src, **env):
                           capture_output=True, text=True, env={**os.environ, **env}, timeout=600)
 
 
+def start_paused_at_match(settings, county):
+    """A sweep of 2025-autumn in the background that holds still for 15 s inside matching."""
+    return subprocess.Popen([KCBX, "sweep", "--term", "2025-autumn", "--source-dir", str(county / "2025-autumn"),
+                             "--database-url", settings.database_url, "--data-dir", str(settings.data_dir)],
+                            env={**os.environ, "KCBX_FAILPOINT": "pause:match"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 def state(settings):
     return {k: rows(settings, q) for k, q in STATE.items()}
 
@@ -71,10 +79,7 @@ def test_sweep_killed_at_a_stage_and_rerun_equals_an_uninterrupted_run(county, r
 
 def test_a_second_sweep_of_the_same_province_stops_with_a_clear_message(county, new_database, tmp_path):
     settings = Settings(data_dir=tmp_path / "data", database_url=new_database(), province="41")
-    first = subprocess.Popen([KCBX, "sweep", "--term", "2025-autumn", "--source-dir", str(county / "2025-autumn"),
-                              "--database-url", settings.database_url, "--data-dir", str(settings.data_dir)],
-                             env={**os.environ, "KCBX_FAILPOINT": "pause:match"}, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = start_paused_at_match(settings, county)
     try:
         deadline = time.time() + 120
         while time.time() < deadline and not rows(settings, "select 1 from kcbx.runs"):
@@ -90,10 +95,7 @@ def test_a_second_sweep_of_the_same_province_stops_with_a_clear_message(county, 
 
 def test_losing_the_database_mid_run_fails_cleanly_and_the_next_run_succeeds(county, new_database, tmp_path):
     settings = Settings(data_dir=tmp_path / "data", database_url=new_database(), province="41")
-    run = subprocess.Popen([KCBX, "sweep", "--term", "2025-autumn", "--source-dir", str(county / "2025-autumn"),
-                            "--database-url", settings.database_url, "--data-dir", str(settings.data_dir)],
-                           env={**os.environ, "KCBX_FAILPOINT": "pause:match"}, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    run = start_paused_at_match(settings, county)
     deadline = time.time() + 120
     while time.time() < deadline and not rows(settings, "select 1 from pg_stat_activity where application_name"
                                                         " = 'kcbx' and pid <> pg_backend_pid() and state <> 'idle'"):
