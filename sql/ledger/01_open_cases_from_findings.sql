@@ -1,16 +1,22 @@
 -- 新增: a finding whose person has no open case opens one (one person, one case). If the person's latest case
 -- was closed, the new case is a relapse (反弹) and points to it. A case closed or excluded during this very term is
 -- not reopened by the same term's finding (a re-run of the term must change nothing).
+create temp table t_latest_case on commit drop as
+select distinct on (c.person_key) c.person_key, c.case_id, e.to_status as status, e.term as status_term
+from ledger.cases c join ledger.case_events e using (case_id)
+where c.province = :province
+order by c.person_key, c.case_id desc, e.seq desc;
+create index on t_latest_case (person_key);
+
 insert into ledger.cases (province, person_key, opened_term, case_type, relapse_of, id_number, name, gender,
   birth_date, region_code, run_id)
 select f.province, f.person_key, f.term, f.case_type,
-  (select s.case_id from ledger.case_state s where s.province = f.province and s.person_key = f.person_key
-     and s.status = 'closed' order by s.case_id desc limit 1),
+  case when l.status = 'closed' then l.case_id end,
   f.id_number, f.name, f.gender, f.birth_date, f.region_code, cast(:run_id as uuid)
 from match.findings f
+left join t_latest_case l on l.person_key = f.person_key
 where f.province = :province and f.term = :term
-  and not exists (select 1 from ledger.case_state s where s.province = f.province and s.person_key = f.person_key
-                  and (s.status not in ('closed', 'excluded') or s.closed_term = f.term))
+  and (l.person_key is null or (l.status in ('closed', 'excluded') and l.status_term <> f.term))
 on conflict (province, person_key, opened_term) do nothing;
 
 select count(*) from (
