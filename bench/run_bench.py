@@ -98,6 +98,7 @@ def run(children: int, data: Path, keep: bool) -> dict:
         o = {k: (str(x) if isinstance(x, Path) else x) for k, x in staged.__dict__.items()}
         o.update(batch_failures=v.batch_failures)
         outcomes.append(o)
+        print(f"  {staged.file_name}: {staged.rows_read:,} rows, max RSS {rss_mb():.0f} MB")
     timed("load", sweep.publish, settings, TERM, outcomes, run_id)
     timed("match", sweep.match, settings, TERM, run_id)
     timed("ledger", sweep.update_ledger, settings, TERM, run_id)

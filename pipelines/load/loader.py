@@ -100,16 +100,20 @@ class _CopyBuffer(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buf) < size:
+        chunks, n = [self._buf], len(self._buf)
+        while size < 0 or n < size:
             try:
-                self._buf += next(self._lines).encode("utf-8")
+                line = next(self._lines).encode("utf-8")
             except StopIteration:
                 break
-        if size < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:size], self._buf[size:]
-        return out
+            chunks.append(line)
+            n += len(line)
+        data = b"".join(chunks)
+        if size < 0 or len(data) <= size:
+            self._buf = b""
+            return data
+        self._buf = data[size:]
+        return data[:size]
 
 
 def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: Path, run_id: str) -> StagedFile:
