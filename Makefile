@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_bench
+	$(BIN)/python -m bench.run_bench --children $${CHILDREN:-1000000}
 
 # Re-resolve the locked versions (after changing dependencies in pyproject.toml).
 lock:
