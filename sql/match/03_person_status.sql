@@ -4,7 +4,7 @@
 -- → moved out (户籍迁出) → transferred out only (转出) → not enrolled. Over the school-age limit, a child who
 -- would be a finding is aged_out instead.
 
-create temp table t_reg_person on commit drop as
+create temp table t_reg_flags on commit drop as
 select person_key,
   bool_or(registry_status = '死亡') as dead,
   bool_or(in_province and registry_status = '在读') as enrolled_here,
@@ -15,19 +15,19 @@ select person_key,
   bool_or(registry_status in ('在读', '休学') and grade >= 7) as in_junior_high,
   bool_or(registry_status = '转出') as transferred,
   bool_or(in_province) as any_in_province,
-  (array_agg(school_id order by (in_province and registry_status = '在读') desc, (registry_status = '休学') desc, line))[1] as school_id,
-  (array_agg(grade order by (in_province and registry_status = '在读') desc, (registry_status = '休学') desc, line))[1] as grade,
-  (array_agg(school_region_code order by (in_province and registry_status = '在读') desc, line))[1] as school_region,
-  (array_agg(jsonb_build_object('source', 'registry', 'file_hash', file_hash, 'line', line, 'school_id', school_id,
-     'registry_status', registry_status) order by (in_province and registry_status = '在读') desc, line))[1] as evidence,
-  (array_agg(match_method order by (match_method = 'own_key'), line))[1] as match_method,
-  (array_agg(id_number order by line))[1] as id_number,
-  bool_or(id_valid) as id_valid,
-  (array_agg(name order by line))[1] as name,
-  (array_agg(name_key order by line))[1] as name_key,
-  (array_agg(gender order by line))[1] as gender,
-  (array_agg(birth_date order by line))[1] as birth_date
+  bool_or(id_valid) as id_valid
 from t_reg group by person_key;
+
+-- the row that speaks for the pupil: an in-province 在读 row first, then 休学, then the first line
+create temp table t_reg_person on commit drop as
+select f.*, b.school_id, b.grade, b.school_region_code as school_region, b.match_method, b.id_number, b.name,
+  b.name_key, b.gender, b.birth_date,
+  jsonb_build_object('source', 'registry', 'file_hash', b.file_hash, 'line', b.line, 'school_id', b.school_id,
+                     'registry_status', b.registry_status) as evidence
+from t_reg_flags f
+join (select distinct on (person_key) * from t_reg
+      order by person_key, (in_province and registry_status = '在读') desc, (registry_status = '休学') desc, line) b
+  using (person_key);
 create index on t_reg_person (person_key);
 
 create temp table t_reported on commit drop as

@@ -18,12 +18,12 @@ from (
   from match.person_term pt join t_person p on p.person_key = pt.person_key
   where pt.province = :province and pt.term = :term and pt.school_age
 ) f
-left join lateral (
-  select min(household_type) as household_type from core.poverty v
-  where v.province = :province and v.term = :term and v.id_number = coalesce(f.id_number, f.person_key)
-) pov on true
-left join lateral (
-  select array_agg(distinct category order by category) as groups from core.special_groups s
-  where s.province = :province and s.term = :term and s.id_number = coalesce(f.id_number, f.person_key)
-) sg on true
+left join (
+  select id_number, min(household_type) as household_type from core.poverty
+  where province = :province and term = :term and id_number is not null group by 1
+) pov on pov.id_number = coalesce(f.id_number, f.person_key)
+left join (
+  select id_number, array_agg(distinct category order by category) as groups from core.special_groups
+  where province = :province and term = :term and id_number is not null group by 1
+) sg on sg.id_number = coalesce(f.id_number, f.person_key)
 where f.case_type is not null;
