@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -81,13 +79,6 @@ def engine(settings_or_url: Settings | str) -> Engine:
     return _engine(url)
 
 
-@contextmanager
-def transaction(eng: Engine) -> Iterator[Connection]:
-    """One step, one transaction: everything inside commits together or not at all."""
-    with eng.begin() as conn:
-        yield conn
-
-
 def sql_text(relpath: str) -> str:
     path = SQL_DIR / relpath
     if not path.is_file():
@@ -156,6 +147,3 @@ def raw_copy(conn: Connection, copy_sql: str, stream) -> None:
     with dbapi.cursor() as cur:
         cur.copy_expert(copy_sql, stream, size=1 << 20)
 
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -27,11 +27,6 @@ def t2s_pairs() -> tuple[str, str]:
     return "".join(src), "".join(dst)
 
 
-def to_simplified(text: str) -> str:
-    src, dst = t2s_pairs()
-    return text.translate(str.maketrans(src, dst))
-
-
 def install_t2s_function(conn) -> None:
     src, dst = t2s_pairs()
     from .db import exec_script

@@ -1,7 +1,6 @@
 """The semiannual report as a person sees it: rendered by headless Chromium, with its figures and charts."""
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -30,10 +30,6 @@ def make_id(region: str, birth: date, seq: int, male: bool) -> str:
     return first17 + check_char(first17)
 
 
-def valid_id(idn: str) -> bool:
-    return len(idn) == 18 and idn[:17].isdigit() and check_char(idn[:17]) == idn[17]
-
-
 def mistype(idn: str) -> str:
     """The same ID with its check character wrong (a typical typo)."""
     good = idn[17]

@@ -41,7 +41,7 @@ def generic_rules(src: Source) -> list[Rule]:
         if not c.nullable:
             rules.append(Rule(f"missing_{n}", n, "rejected", _blank(n), f"{c.headers[0]} is empty"))
         if c.kind == "id":
-            rules.append(Rule("id_format", n, "warning", f"b.id_number is not null and b.id_number !~ '^[0-9]{{17}}[0-9X]$'",
+            rules.append(Rule("id_format", n, "warning", "b.id_number is not null and b.id_number !~ '^[0-9]{17}[0-9X]$'",
                               "ID number is not 18 characters of digits and a final digit or X"))
             rules.append(Rule("id_check_digit", n, "warning",
                               "b.id_number ~ '^[0-9]{17}[0-9X]$' and not b.id_valid",
