@@ -62,6 +62,9 @@ def run_demo(settings: Settings, terms: list[Term], children: int = 3000) -> Non
     _airflow(["db", "migrate"], env, log_path)
 
     for term in terms:
+        if _last_outcome(url, settings.province, term.code) == "succeeded":
+            print(f"3/4 {term.code} was already swept in this data folder; not sweeping it again")
+            continue
         print(f"3/4 running the Airflow DAG kcbx_term_sweep for {term.code}")
         conf = {"term": term.code, "province": settings.province, "source_dir": str(sources / term.code)}
         _airflow(["dags", "test", "kcbx_term_sweep", term.start_date.isoformat(), "-c", json.dumps(conf)],
