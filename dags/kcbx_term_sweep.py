@@ -9,7 +9,9 @@ report tables (updates the Asset `kcbx://report_tables`, which triggers the semi
 the environment variable `KCBX_TERM_START_CRON` (a cron expression, default `0 6 1 3,9 *`).
 
 **Manual runs**: trigger with Params — `term` (default: the term of the logical date), `province`, `source_dir`
-(default `$KCBX_INBOX/<term>`), `accept_failures` with `accepted_by` and `accept_reason` (recorded in the audit trail).
+(default `$KCBX_INBOX/<term>`), `accept_failures` with `accepted_by` and `accept_reason` (recorded in the audit trail),
+`rebuild_ledger` (a term older than the newest swept one is refused unless set: then the ledger is redone from
+that term on).
 Only one run at a time (`max_active_runs=1`); loading, matching and reporting are idempotent and retried with
 back-off; the gate never retries.
 """
@@ -42,6 +44,8 @@ TERM_START_CRON = os.environ.get("KCBX_TERM_START_CRON", "0 6 1 3,9 *")
         "accept_failures": Param(False, type="boolean"),
         "accepted_by": Param("", type="string"),
         "accept_reason": Param("", type="string"),
+        "rebuild_ledger": Param(False, type="boolean",
+                                description="for a term older than the newest swept one: redo the ledger from it on"),
     },
 )
 def kcbx_term_sweep():
@@ -53,10 +57,11 @@ def kcbx_term_sweep():
         p = ctx["params"]
         term = p["term"] or term_of(ctx.get("logical_date"))
         source_dir = p["source_dir"] or inbox_dir(term)
+        run_step(sweep.check_ledger_order, settings(p["province"]), term, bool(p["rebuild_ledger"]))
         run_id = run_step(sweep.start_run, settings(p["province"]), "sweep", term, source_dir,
                           bool(p["accept_failures"]), p["accepted_by"] or None, p["accept_reason"] or None)
         return {"run_id": run_id, "term": term, "province": p["province"], "source_dir": source_dir,
-                "accept_failures": bool(p["accept_failures"])}
+                "accept_failures": bool(p["accept_failures"]), "rebuild_ledger": bool(p["rebuild_ledger"])}
 
     @task
     def discover(run: dict) -> list[dict]:
@@ -86,15 +91,18 @@ def kcbx_term_sweep():
 
     @task
     def match(run: dict, published: list[dict]) -> dict:
-        return run_step(sweep.match, settings(run["province"]), run["term"], run["run_id"])
+        return run_step(sweep.match, settings(run["province"]), run["term"], run["run_id"],
+                        rebuild_ledger=run["rebuild_ledger"])
 
     @task(retries=0)
     def update_ledger(run: dict, matched: dict) -> dict:
-        return run_step(sweep.update_ledger, settings(run["province"]), run["term"], run["run_id"])
+        return run_step(sweep.update_ledger, settings(run["province"]), run["term"], run["run_id"],
+                        rebuild_ledger=run["rebuild_ledger"])
 
     @task(outlets=[REPORT_TABLES])
     def refresh_reports(run: dict, ledger: dict) -> dict:
-        return run_step(sweep.refresh_reports, settings(run["province"]), run["term"], run["run_id"])
+        return run_step(sweep.refresh_reports, settings(run["province"]), run["term"], run["run_id"],
+                        rebuild_ledger=run["rebuild_ledger"])
 
     @task(retries=0)
     def finish(run: dict, reports: dict) -> None:

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--accept-failures", action="store_true", help="go on despite failed batch expectations")
     s.add_argument("--accepted-by", help="who accepts the failures (recorded in the audit trail)")
     s.add_argument("--reason", help="why the failures are accepted (recorded in the audit trail)")
+    s.add_argument("--rebuild-ledger", action="store_true",
+                   help="for a term older than the newest swept one: redo the ledger from this term on "
+                        "(the rows taken out are kept in ledger.superseded)")
 
     g = sub.add_parser("generate", parents=[common], help="write a sample county's extracts with ground truth")
     g.add_argument("--out", required=True)
@@ -95,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 def _sweep(settings, args) -> int:
     from .sweep import sweep
     summary = sweep(settings, args.term, args.source_dir, accept_failures=args.accept_failures,
-                    accepted_by=args.accepted_by, accept_reason=args.reason)
+                    accepted_by=args.accepted_by, accept_reason=args.reason,
+                    rebuild_ledger=args.rebuild_ledger)
     print(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
     return 0
 

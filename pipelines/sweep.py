@@ -112,21 +112,43 @@ def publish(settings: Settings, term: str, outcomes: list[dict], run_id: str) ->
     return results
 
 
-def match(settings: Settings, term: str, run_id: str) -> dict:
+def check_ledger_order(settings: Settings, term: str, rebuild_ledger: bool) -> None:
+    """Refuse, before anything is loaded, a term older than one already in the ledger (unless rebuilding)."""
+    from .ledger import later_swept_terms, older_term_refused
+    newer = later_swept_terms(db.prepare(settings), settings.province, Term.parse(term))
+    if newer and not rebuild_ledger:
+        raise older_term_refused(Term.parse(term), newer)
+
+
+def _terms_redone(settings: Settings, term: str, rebuild_ledger: bool) -> list[Term]:
+    """The term, and with a ledger rebuild every newer term already in the ledger (their ledger work is redone)."""
+    t = Term.parse(term)
+    if not rebuild_ledger:
+        return [t]
+    from .ledger import later_swept_terms
+    return [t, *later_swept_terms(db.engine(settings), settings.province, t)]
+
+
+def match(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
     from .match import run_matching
-    return run_matching(db.engine(settings), settings, Term.parse(term))
+    counts = {}
+    for t in _terms_redone(settings, term, rebuild_ledger):
+        counts[t.code] = run_matching(db.engine(settings), settings, t)
+    return counts[term] if len(counts) == 1 else counts
 
 
-def update_ledger(settings: Settings, term: str, run_id: str) -> dict:
+def update_ledger(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
     from .ledger import update_ledger as _update
-    return _update(db.engine(settings), settings, Term.parse(term), run_id)
+    return _update(db.engine(settings), settings, Term.parse(term), run_id, rebuild=rebuild_ledger)
 
 
-def refresh_reports(settings: Settings, term: str, run_id: str) -> dict:
-    """The report tables of the term, and the GX Data Docs of the validations so far."""
+def refresh_reports(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
+    """The report tables of the term (and of the terms a rebuild redid), and the GX Data Docs so far."""
     from .report import refresh_report_tables
     from .validate import render_data_docs
-    out = refresh_report_tables(db.engine(settings), settings, Term.parse(term))
+    out: dict = {}
+    for t in _terms_redone(settings, term, rebuild_ledger):
+        out.update(refresh_report_tables(db.engine(settings), settings, t))
     out["data_docs"] = str(render_data_docs(settings))
     return out
 
@@ -157,12 +179,16 @@ def province_lock(settings: Settings) -> Iterator[None]:
 
 
 def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool = False,
-          accepted_by: str | None = None, accept_reason: str | None = None) -> dict:
-    """One term end to end. Re-running it on the same files changes nothing."""
-    Term.parse(term)
-    db.prepare(settings)
+          accepted_by: str | None = None, accept_reason: str | None = None, rebuild_ledger: bool = False) -> dict:
+    """One term end to end. Re-running it on the same files changes nothing.
+
+    A term older than the newest in the ledger is refused at the ledger step unless `rebuild_ledger`: then the
+    ledger is redone from this term on (the newer terms' matching and reports too).
+    """
+    check_ledger_order(settings, term, rebuild_ledger)
     with province_lock(settings):
-        run_id = start_run(settings, "sweep", term, source_dir, accept_failures, accepted_by, accept_reason)
+        run_id = start_run(settings, "sweep" + (" --rebuild-ledger" if rebuild_ledger else ""), term, source_dir,
+                           accept_failures, accepted_by, accept_reason)
         summary: dict = {"run_id": run_id, "term": term, "province": settings.province, "stages": {}}
         try:
             t0 = time.monotonic()
@@ -173,7 +199,7 @@ def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool 
             summary["files"] = publish(settings, term, outcomes, run_id)
             for name, step in (("match", match), ("ledger", update_ledger), ("report", refresh_reports)):
                 t0 = time.monotonic()
-                summary[name] = step(settings, term, run_id)
+                summary[name] = step(settings, term, run_id, rebuild_ledger=rebuild_ledger)
                 summary["stages"][name] = round(time.monotonic() - t0, 2)
         except ValidationStop as e:
             finish_run(settings, run_id, "stopped_by_validation", str(e))

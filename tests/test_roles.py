@@ -33,6 +33,9 @@ CANNOT = [
     ("kcbx_pipeline", "update ledger.case_events set to_status = 'closed'"),
     ("kcbx_pipeline", "delete from ledger.case_events"),
     ("kcbx_pipeline", "delete from ledger.cases"),
+    ("kcbx_pipeline", "select set_config('kcbx.ledger_rebuild', 'on', true); delete from ledger.case_events"),
+    ("kcbx_pipeline", "delete from ledger.superseded"),
+    ("kcbx_analyst", "select ledger.rebuild_from('41', '2025-autumn', null)"),
 ]
 
 

@@ -38,20 +38,44 @@ def _counts(conn, province: str, term: str) -> dict[str, int]:
         "   and term = :t"), {"p": province, "t": term}).all())
 
 
-def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | None) -> dict:
+def later_swept_terms(conn: Engine | sa.Connection, province: str, term: Term) -> list[Term]:
+    """Terms newer than `term` already in the ledger, oldest first."""
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return later_swept_terms(c, province, term)
+    codes = conn.execute(sa.text("select term from ledger.swept_terms where province = :p"), {"p": province})
+    return sorted(t for t in map(Term.parse, codes.scalars()) if t > term)
+
+
+def older_term_refused(term: Term, newer: list[Term]) -> LedgerError:
+    return LedgerError(f"{term} is older than {newer[-1]}, already in the ledger; the ledger only moves forward "
+                       f"(its history is append-only); to redo the ledger from {term} on, sweep it with "
+                       f"--rebuild-ledger")
+
+
+def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | None, rebuild: bool = False) -> dict:
+    """The sweep's ledger steps for `term`, in one transaction.
+
+    A term older than the newest one in the ledger is refused, unless `rebuild`: then the ledger work of `term` and
+    of every newer swept term is taken out (kept in ledger.superseded, see sql/migrations/0070_ledger_rebuilds.sql)
+    and redone in term order from the matching results of those terms.
+    """
     params = {"province": settings.province, "term": term.code, "run_id": run_id}
     with eng.begin() as conn:
         conn.execute(sa.text("select pg_advisory_xact_lock(7303000 + cast(:province as int))"), params)
-        newest = conn.execute(sa.text(
-            "select term from ledger.swept_terms where province = :province"
-            " order by kcbx.term_ordinal(term) desc limit 1"), params).scalar()
-        if newest and Term.parse(newest) > term:
-            raise LedgerError(f"{term} is older than {newest}, already in the ledger; the ledger only moves forward "
-                              f"(its history is append-only)")
-        for step in SWEEP_STEPS:
-            run_sql(conn, f"ledger/{step}", params)
+        newer = later_swept_terms(conn, settings.province, term)
+        if newer and not rebuild:
+            raise older_term_refused(term, newer)
+        if rebuild:
+            conn.execute(sa.text("select ledger.rebuild_from(:province, :term, cast(:run_id as uuid))"), params)
+        for t in [term, *newer] if rebuild else [term]:
+            conn.execute(sa.text("discard temp"))  # the steps' temp tables, made again for each term
+            for step in SWEEP_STEPS:
+                run_sql(conn, f"ledger/{step}", {**params, "term": t.code})
         counts = _counts(conn, settings.province, term.code)
         failpoint("ledger")
+    if rebuild:
+        counts["rebuilt_terms"] = [t.code for t in [term, *newer]]
     log.info("ledger %s: %s", term, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return counts
 

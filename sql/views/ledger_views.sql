@@ -101,3 +101,11 @@ left join match.person_term pt on pt.province = o.province and pt.term = o.term 
 left join ledger.suspect_verifications sv on sv.province = o.province and sv.term = o.term
   and sv.file_hash = o.file_hash and sv.line = o.line
 where o.outcome in ('found_enrolled', 'resolved');
+
+-- Ledger rebuilds from an older term: what each one took out of the live ledger (kept in ledger.superseded).
+drop view if exists report.ledger_rebuilds;
+create view report.ledger_rebuilds as
+select r.rebuild_id, r.province, r.from_term, r.requested_at, r.run_id, r.superseded_terms,
+  coalesce((select jsonb_object_agg(table_name, n) from (select table_name, count(*) as n from ledger.superseded s
+            where s.rebuild_id = r.rebuild_id group by table_name) c), '{}') as rows_superseded
+from ledger.rebuilds r;

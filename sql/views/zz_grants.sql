@@ -28,3 +28,4 @@ grant select, insert, update on kcbx.runs to kcbx_pipeline;
 grant usage on schema ledger to kcbx_pipeline;
 grant select, insert on all tables in schema ledger to kcbx_pipeline;
 grant usage, select on all sequences in schema staging, core, match, ledger, report, audit to kcbx_pipeline;
+grant execute on function ledger.rebuild_from(text, text, uuid) to kcbx_pipeline;
