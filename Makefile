@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean-data lock
+.PHONY: demo test install bench bench-load bench-provinces clean-data lock
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_bench --children $${CHILDREN:-1000000}
+	$(BIN)/python -m bench.run_bench --children $${CHILDREN:-1000000} --second-term
+
+bench-provinces: $(STAMP)
+	$(BIN)/python -m bench.run_bench --children $${CHILDREN:-300000} --provinces $${PROVINCES:-3}
+
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load_registry --rows $${ROWS:-1000000}
 
 # Re-resolve the locked versions (after changing dependencies in pyproject.toml).
 lock:

@@ -29,16 +29,38 @@ def _ids(county: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.ndarray:
     return np.char.add(first17, CHECK[(digits * WEIGHTS).sum(axis=1) % 11])
 
 
+CHUNK_COUNTIES = 50  # generated and written 50 counties (about 500,000 children) at a time: memory stays flat
+TRUTH = "truth.csv"     # id_number, expected case type of every child who should get a case
+
+
 def generate_province(out: Path, children: int, province: str = "41", school_year: int = 2025, seed: int = 1) -> dict:
-    rng = np.random.default_rng(seed)
+    """Write the province's first-term extracts (and truth.csv) to `out`; returns the row count of each file."""
     out.mkdir(parents=True, exist_ok=True)
     n_counties = max(1, children // 10_000)
     cities = max(1, n_counties // 10)
     county_codes = np.array([f"{province}{1 + c % cities:02d}{1 + c // cities:02d}" for c in range(n_counties)])
+    counts: dict[str, int] = {}
+    for first in range(0, n_counties, CHUNK_COUNTIES):
+        codes = county_codes[first:first + CHUNK_COUNTIES]
+        size = children * (first + len(codes)) // n_counties - children * first // n_counties
+        frames = _counties(codes, size, school_year, np.random.default_rng([seed, first]))
+        for source, df in frames.items():
+            headers = [SOURCES[source].column(c).headers[0] for c in df.columns] if source != "truth" else df.columns
+            name = TRUTH if source == "truth" else f"{source}.csv"
+            df.to_csv(out / name, index=False, header=[*headers] if first == 0 else False,
+                      mode="w" if first == 0 else "a")
+            counts[source] = counts.get(source, 0) + len(df)
+    followups = out / "followups.csv"
+    followups.write_text(",".join(c.headers[0] for c in SOURCES["followups"].columns) + "\n", encoding="utf-8")
+    return {k: v for k, v in counts.items() if k != "truth"}
+
+
+def _counties(county_codes: np.ndarray, children: int, school_year: int, rng) -> dict[str, pd.DataFrame]:
+    n_counties = len(county_codes)
     county = county_codes[rng.integers(0, n_counties, children)]
     age = rng.integers(6, 16, children)
-    birth = (np.datetime64(f"{school_year}-08-31") - (age * 365.25).astype("timedelta64[D]")
-             - rng.integers(0, 365, children).astype("timedelta64[D]"))
+    cutoff = np.datetime64(f"{school_year}-08-31")
+    birth = cutoff - (age * 365.25).astype("timedelta64[D]") - rng.integers(0, 365, children).astype("timedelta64[D]")
     male = rng.random(children) < 0.52
     seq = (np.arange(children) % 500) * 2 + male
     # keep ids unique: spread the sequence by a per-child offset within its birth date
@@ -82,16 +104,16 @@ def generate_province(out: Path, children: int, province: str = "41", school_yea
                                "valid_until": f"{school_year + 1}-08-31", "approved_by": "县教育局"})[ex]
     grads = pd.DataFrame({"id_number": ids, "name": names, "school_id": school,
                           "graduation_year": school_year - (age - 12)})[(age >= 12) & (age <= 14)]
-    frames = {"hukou": hukou, "registry": reg, "roster": roster, "poverty": poverty, "special_groups": special,
-              "national_suspects": suspects, "exemptions": exemptions, "graduates": grads}
-    counts = {}
-    for source, df in frames.items():
-        df.columns = [SOURCES[source].column(c).headers[0] for c in df.columns]
-        df.to_csv(out / f"{source}.csv", index=False)
-        counts[source] = len(df)
-    followups = out / "followups.csv"
-    followups.write_text(",".join(c.headers[0] for c in SOURCES["followups"].columns) + "\n", encoding="utf-8")
-    return counts
+    # who should get a case: dropouts and out-of-school children of school age on the cutoff day
+    born = pd.to_datetime(birth)
+    age_on_cutoff = school_year - born.year - (born.month > 8)
+    of_age = (age_on_cutoff >= 6) & (age_on_cutoff <= 15)
+    case = np.isin(outcome, ["dropout", "out_of_school"]) & np.asarray(of_age)
+    # an out-of-school child on the primary graduates' list is a 小学毕业未升学 case
+    expected = np.where((outcome == "out_of_school") & (age >= 12) & (age <= 14), "non_continuation", outcome)
+    truth = pd.DataFrame({"id_number": ids, "expected_case_type": expected})[case]
+    return {"hukou": hukou, "registry": reg, "roster": roster, "poverty": poverty, "special_groups": special,
+            "national_suspects": suspects, "exemptions": exemptions, "graduates": grads, "truth": truth}
 
 
 def main() -> None:

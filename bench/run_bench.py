@@ -1,11 +1,13 @@
-"""Benchmark: a full first-term sweep of a generated province, stage by stage, against the COPY floor.
+"""Benchmark: full sweeps of generated provinces, stage by stage, against the COPY floor.
 
-    .venv/bin/python -m bench.run_bench --children 1000000
+    .venv/bin/python -m bench.run_bench --children 1000000               # one province, first term
+    .venv/bin/python -m bench.run_bench --children 1000000 --second-term # then the next term on a full ledger
+    .venv/bin/python -m bench.run_bench --children 300000 --provinces 3  # three provinces swept in parallel
 
-Prints, per stage, seconds and the peak memory (max RSS) of this Python process so far, the bare
+Prints, per stage, seconds and the peak memory (max RSS) of the sweeping Python process, the bare
 `COPY … FROM STDIN` time of the same files into unlogged text tables (the floor for any system that must read
 the data) and the sweep as a multiple of that floor. Uses KCBX_DATABASE_URL if set, else the embedded PostgreSQL
-under bench/.kcbx; each run gets a fresh database.
+under bench/.kcbx; each run gets a fresh database. Results go to bench/results/*.json.
 """
 from __future__ import annotations
 
@@ -16,17 +18,21 @@ import logging
 import os
 import platform
 import resource
+import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from pipelines import db, sweep
 from pipelines.config import Settings
+from pipelines.terms import Term
 
 from .province import generate_province
 
 TERM = "2025-autumn"
+STAGES = ["load", "validate", "match", "ledger", "report"]
 
 
 def rss_mb() -> float:
@@ -37,16 +43,22 @@ def fresh_database(admin_url: str, name: str) -> str:
     eng = sa.create_engine(db._driver(admin_url), isolation_level="AUTOCOMMIT")
     with eng.connect() as c:
         c.exec_driver_sql(f'drop database if exists "{name}" with (force)')
-        c.exec_driver_sql(f'create database "{name}"')
+        c.exec_driver_sql(db.CREATE_DATABASE.format(name=name))
     eng.dispose()
     base, _, query = admin_url.partition("?")
     return base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
 
 
-def copy_floor(url: str, folder: Path) -> float:
+def admin_url(data: Path) -> str:
+    return os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
+
+
+def copy_floor(url: str, folder: Path, only: str = "*.csv") -> float:
     eng = db.engine(url)
     total = 0.0
-    for path in sorted(folder.glob("*.csv")):
+    for path in sorted(folder.glob(only)):
+        if path.name == "truth.csv":
+            continue
         with open(path, encoding="utf-8") as f:
             ncols = len(next(csv.reader(f)))
         with eng.begin() as conn:
@@ -61,75 +73,142 @@ def copy_floor(url: str, folder: Path) -> float:
     return total
 
 
-def run(children: int, data: Path, keep: bool) -> dict:
-    folder = data / f"province_{children}" / TERM
+def province_folder(data: Path, children: int, province: str = "41") -> Path:
+    """The generated first-term extracts of a province (generated once, then reused)."""
+    folder = data / f"province_{province}_{children}" / TERM
     if not (folder / "hukou.csv").exists():
         t = time.monotonic()
-        counts = generate_province(folder, children)
-        print(f"generated {children:,} children in {time.monotonic() - t:.1f} s: {counts}")
-    admin = os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
-    url = fresh_database(admin, f"kcbx_bench_{children}")
-    settings = Settings(data_dir=data.parent / ".kcbx" / f"run_{children}", database_url=url, province="41")
-    db.migrate(db.engine(url))
-    floor = copy_floor(url, folder)
-    print(f"COPY floor: {floor:.1f} s")
+        counts = generate_province(folder, children, province=province)
+        print(f"generated {children:,} children of province {province} in {time.monotonic() - t:.1f} s: {counts}")
+    return folder
 
-    stages: dict[str, float] = {}
+
+def next_term_folder(folder: Path) -> Path:
+    """The same province one term later: the same files (so the ledger's cases are found again)."""
+    nxt = folder.parent / Term.parse(TERM).next().code
+    if not nxt.exists():
+        shutil.copytree(folder, nxt, ignore=shutil.ignore_patterns("truth.csv"))
+    return nxt
+
+
+def sweep_timed(settings: Settings, term: str, folder: Path) -> dict:
+    """One sweep as `pipelines.sweep.sweep` runs it, timing each stage and the process's peak memory."""
+    from pipelines.load.loader import stage_file
+    from pipelines.validate import validate_staged
+    stages = dict.fromkeys(STAGES, 0.0)
     memory: dict[str, float] = {}
 
     def timed(name, fn, *args):
         t = time.monotonic()
         out = fn(*args)
-        stages[name] = stages.get(name, 0.0) + time.monotonic() - t
+        stages[name] += time.monotonic() - t
         memory[name] = rss_mb()
         return out
 
-    run_id = sweep.start_run(settings, "sweep", TERM, str(folder))
-    files = sweep.discover(settings, TERM, str(folder))
-    from pipelines.load.loader import stage_file
-    from pipelines.validate import validate_staged
-    from pipelines.terms import Term
-    eng, term = db.engine(settings), Term.parse(TERM)
+    run_id = sweep.start_run(settings, "sweep", term, str(folder))
+    eng, t = db.engine(settings), Term.parse(term)
     outcomes = []
-    for f in files:
-        staged = timed("load", stage_file, eng, settings, term, f["source"], Path(f["path"]), run_id)
-        v = timed("validate", validate_staged, eng, settings, term, f["source"], staged.file_hash, staged.file_name,
+    for f in sweep.discover(settings, term, str(folder)):
+        staged = timed("load", stage_file, eng, settings, t, f["source"], Path(f["path"]), run_id)
+        v = timed("validate", validate_staged, eng, settings, t, f["source"], staged.file_hash, staged.file_name,
                   run_id)
         o = {k: (str(x) if isinstance(x, Path) else x) for k, x in staged.__dict__.items()}
         o.update(batch_failures=v.batch_failures)
         outcomes.append(o)
-        print(f"  {staged.file_name}: {staged.rows_read:,} rows, max RSS {rss_mb():.0f} MB")
-    timed("load", sweep.publish, settings, TERM, outcomes, run_id)
-    timed("match", sweep.match, settings, TERM, run_id)
-    timed("ledger", sweep.update_ledger, settings, TERM, run_id)
-    timed("report", sweep.refresh_reports, settings, TERM, run_id)
+    sweep.gate(settings, term, outcomes, run_id, accept_failures=False)
+    timed("load", sweep.publish, settings, term, outcomes, run_id)
+    timed("match", sweep.match, settings, term, run_id)
+    timed("ledger", sweep.update_ledger, settings, term, run_id)
+    timed("report", sweep.refresh_reports, settings, term, run_id)
     sweep.finish_run(settings, run_id, "succeeded")
-    total = sum(stages.values())
-    result = {"children": children, "copy_floor_s": round(floor, 1), "total_s": round(total, 1),
-              "multiple_of_floor": round(total / floor, 1), "peak_rss_mb": round(rss_mb()),
-              "stages_s": {k: round(v, 1) for k, v in stages.items()},
-              "rss_mb_after": {k: round(v) for k, v in memory.items()},
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"}
-    print(f"\n{'stage':<10}{'seconds':>10}{'× floor':>10}{'max RSS MB':>12}")
-    for k, v in stages.items():
-        print(f"{k:<10}{v:>10.1f}{v / floor:>10.1f}{memory[k]:>12.0f}")
-    print(f"{'total':<10}{total:>10.1f}{total / floor:>10.1f}{rss_mb():>12.0f}")
+    return {"stages_s": {k: round(v, 1) for k, v in stages.items()}, "total_s": round(sum(stages.values()), 1),
+            "rss_mb_after": {k: round(v) for k, v in memory.items()}, "peak_rss_mb": round(rss_mb())}
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _print(title: str, result: dict, floor: float) -> None:
+    print(f"\n{title}\n{'stage':<10}{'seconds':>10}{'× floor':>10}{'max RSS MB':>12}")
+    for k, v in result["stages_s"].items():
+        print(f"{k:<10}{v:>10.1f}{v / floor:>10.1f}{result['rss_mb_after'].get(k, 0):>12.0f}")
+    print(f"{'total':<10}{result['total_s']:>10.1f}{result['total_s'] / floor:>10.1f}{result['peak_rss_mb']:>12.0f}")
+
+
+def run(children: int, data: Path, second_term: bool = False) -> dict:
+    folder = province_folder(data, children)
+    url = fresh_database(admin_url(data), f"kcbx_bench_{children}")
+    settings = Settings(data_dir=data.parent / ".kcbx" / f"run_{children}", database_url=url, province="41")
+    db.migrate(db.engine(url))
+    floor = copy_floor(url, folder)
+    print(f"COPY floor: {floor:.1f} s")
+    result = {"children": children, "copy_floor_s": round(floor, 1), "machine": machine(),
+              "first_term": sweep_timed(settings, TERM, folder)}
+    result["multiple_of_floor"] = round(result["first_term"]["total_s"] / floor, 1)
+    _print(f"first term ({TERM})", result["first_term"], floor)
+    if second_term:
+        nxt = next_term_folder(folder)
+        result["second_term"] = sweep_timed(settings, nxt.name, nxt)
+        _print(f"second term ({nxt.name}), ledger already populated", result["second_term"], floor)
+    _save(data, f"sweep_{children}", result)
+    db._engine.cache_clear()
+    return result
+
+
+def _sweep_province(args: tuple[int, str, str]) -> dict:
+    children, province, data = args
+    data_path = Path(data)
+    folder = province_folder(data_path, children, province)
+    url = admin_url(data_path).replace("/postgres?", "/kcbx_bench_provinces?", 1)
+    settings = Settings(data_dir=data_path.parent / ".kcbx" / f"run_p{province}", database_url=url,
+                        province=province)
+    t = time.monotonic()
+    result = sweep_timed(settings, TERM, folder)
+    return {"province": province, "wall_s": round(time.monotonic() - t, 1), **result}
+
+
+def run_provinces(children: int, provinces: int, data: Path) -> dict:
+    """Several provinces in one database, swept one after another and then all at once (one process each)."""
+    codes = [str(41 + i) for i in range(provinces)]
+    for code in codes:
+        province_folder(data, children, code)
+    timings = {}
+    for mode in ("one_after_another", "in_parallel"):
+        url = fresh_database(admin_url(data), "kcbx_bench_provinces")
+        db.migrate(db.engine(url))
+        t = time.monotonic()
+        jobs = [(children, code, str(data)) for code in codes]
+        with ProcessPoolExecutor(max_workers=1 if mode == "one_after_another" else provinces) as pool:
+            per_province = list(pool.map(_sweep_province, jobs))
+        timings[mode] = {"wall_s": round(time.monotonic() - t, 1), "provinces": per_province}
+        print(f"{provinces} provinces of {children:,} children, {mode.replace('_', ' ')}: "
+              f"{timings[mode]['wall_s']:.1f} s wall; per province "
+              + ", ".join(f"{p['province']}: {p['wall_s']} s, {p['peak_rss_mb']} MB" for p in per_province))
+    result = {"children_per_province": children, "provinces": provinces, "machine": machine(), **timings}
+    _save(data, f"provinces_{provinces}x{children}", result)
+    return result
+
+
+def _save(data: Path, name: str, result: dict) -> None:
     out = data.parent / "results"
     out.mkdir(exist_ok=True)
-    (out / f"sweep_{children}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    if not keep:
-        db._engine.cache_clear()
-    return result
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--children", type=int, default=1_000_000)
+    p.add_argument("--provinces", type=int, default=1, help="sweep this many provinces, in turn and in parallel")
+    p.add_argument("--second-term", action="store_true", help="also sweep the next term on the populated ledger")
     p.add_argument("--data", default="bench/data")
-    p.add_argument("--keep", action="store_true")
     a = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    run(a.children, Path(a.data).resolve(), a.keep)
+    data = Path(a.data).resolve()
+    if a.provinces > 1:
+        run_provinces(a.children, a.provinces, data)
+    else:
+        run(a.children, data, a.second_term)
 
 
 if __name__ == "__main__":

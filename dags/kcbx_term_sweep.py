@@ -12,8 +12,9 @@ the environment variable `KCBX_TERM_START_CRON` (a cron expression, default `0 6
 (default `$KCBX_INBOX/<term>`), `accept_failures` with `accepted_by` and `accept_reason` (recorded in the audit trail),
 `rebuild_ledger` (a term older than the newest swept one is refused unless set: then the ledger is redone from
 that term on).
-Only one run at a time (`max_active_runs=1`); loading, matching and reporting are idempotent and retried with
-back-off; the gate never retries.
+One run at a time unless `KCBX_MAX_ACTIVE_SWEEPS` allows more (for several provinces, see
+`kcbx_national_sweep`; one province is never swept twice at once, it holds a lock); loading, matching and
+reporting are idempotent and retried with back-off; the gate never retries.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ TERM_START_CRON = os.environ.get("KCBX_TERM_START_CRON", "0 6 1 3,9 *")
     schedule=CronTriggerTimetable(TERM_START_CRON, timezone=TZ),
     start_date=START,
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=int(os.environ.get("KCBX_MAX_ACTIVE_SWEEPS", "1")),  # provinces swept at once
     default_args=DEFAULT_ARGS,
     tags=TAGS,
     doc_md=__doc__,

@@ -39,12 +39,17 @@ def embedded_url(data_dir: Path, database: str = EMBEDDED_DB) -> str:
     return admin.replace("/postgres?", f"/{database}?", 1)
 
 
+# Text is compared byte-wise (collation C): ID numbers, codes and name keys are identifiers, and the indexes and
+# sorts of a province-wide sweep are several times faster than under a linguistic collation.
+CREATE_DATABASE = "create database \"{name}\" template template0 encoding 'UTF8' lc_collate 'C' lc_ctype 'C.UTF-8'"
+
+
 def ensure_database(admin_url: str, database: str) -> None:
     eng = sa.create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
     try:
         with eng.connect() as c:
             if not c.execute(sa.text("select 1 from pg_database where datname = :d"), {"d": database}).first():
-                c.execute(sa.text(f'create database "{database}"'))
+                c.exec_driver_sql(CREATE_DATABASE.format(name=database))
     finally:
         eng.dispose()
 

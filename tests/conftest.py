@@ -50,7 +50,7 @@ def pg_admin_url() -> str:
 @pytest.fixture(scope="session")
 def template_url(pg_admin_url):
     _admin_exec(pg_admin_url, f'drop database if exists "{TEMPLATE}"')
-    _admin_exec(pg_admin_url, f'create database "{TEMPLATE}"')
+    _admin_exec(pg_admin_url, db.CREATE_DATABASE.format(name=TEMPLATE))
     url = _with_db(pg_admin_url, TEMPLATE)
     eng = db.engine(url)
     db.migrate(eng)

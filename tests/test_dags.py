@@ -34,7 +34,7 @@ def dagbag(airflow_home):
 def test_every_dag_imports_and_has_owner_tags_retries_and_docs(dagbag):
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {"kcbx_term_sweep", "kcbx_followups", "kcbx_monthly_report", "kcbx_screening",
-                                   "kcbx_semiannual_report"}
+                                   "kcbx_semiannual_report", "kcbx_national_sweep"}
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags and "kcbx" in dag.tags, dag_id
         assert dag.doc_md and len(dag.doc_md) > 100, dag_id
@@ -120,3 +120,12 @@ def test_followups_dag_applies_inbox_files_once(dagbag, settings, tmp_path, monk
     assert applied > 10
     assert rows(settings, "select count(*) from ledger.case_events where source = 'followup'")[0][0] > 0
     assert rows(settings, "select outcome from kcbx.runs where command = 'followups'") == [("succeeded",)] * 2
+
+
+def test_national_sweep_maps_one_term_sweep_per_province(dagbag):
+    dag = dagbag.get_dag("kcbx_national_sweep")
+    fan_out = dag.get_task("sweep_province")
+    assert fan_out.partial_kwargs["trigger_dag_id"] == "kcbx_term_sweep"
+    assert fan_out.partial_kwargs["wait_for_completion"] is True
+    assert [t.task_id for t in fan_out.upstream_list] == ["provinces"]
+    assert dag.params["provinces"] and dag.get_task("provinces").retries > 0

@@ -193,3 +193,40 @@ def test_discover_names_the_missing_required_file(tmp_path):
     write(tmp_path / "roster.csv", "x")
     write(tmp_path / "notes.txt", "x")
     assert sorted(discover_sources(tmp_path)) == ["hukou", "registry", "roster"]
+
+
+def _staged_rows(eng, source, file_hash):
+    with eng.connect() as c:
+        return c.execute(sa.text(f"select * from staging.{source} where file_hash = :h order by line"),
+                         {"h": file_hash}).all()
+
+
+@pytest.mark.parametrize("name,text,encoding,by_copy", [
+    ("clean utf-8", registry_text(), "utf-8", True),
+    ("utf-8 with BOM, CRLF", registry_text().replace("\n", "\r\n"), "utf-8-sig", True),
+    ("GBK, quoted fields, messy values", HEADER + ROW.format(id=IDS[0], name="张伟").replace("第一小学", '"第一,小学"')
+     + "Ｇ41010220150309106x, ４１０１０２２０１５０３０９１０６ｘ ,張　偉,1,2015年3月9日,4101021001,一小,410102001001,初一,在读\n",
+     "gbk", True),
+    ("title row above the header", "某县学籍名册\n" + registry_text(), "utf-8", True),
+    ("embedded newline", HEADER + ROW.format(id=IDS[0], name="张伟").replace("第一小学", '"第一\n小学"'), "utf-8",
+     False),
+    ("blank line", registry_text() + "\n" + ROW.format(id=IDS[1], name="李娜"), "utf-8", False),
+    ("truncated last line", registry_text() + "G2,2,钱七,女", "utf-8", False),
+    ("extra empty field", registry_text().replace("在读\n", "在读,\n"), "utf-8", False),
+])
+def test_copy_reads_a_file_exactly_as_the_row_reader_does(settings, tmp_path, monkeypatch, name, text, encoding,
+                                                          by_copy, caplog):
+    """COPY takes clean files itself; either way every row, line and value staged is the same."""
+    from pipelines.load import loader
+    path = write(tmp_path / "registry.csv", text, encoding)
+    eng = db.prepare(settings)
+    with caplog.at_level("INFO", logger="kcbx.load"):
+        fast = stage_file(eng, settings, TERM, "registry", path, None)
+    assert ("read by COPY" in caplog.text) == by_copy
+    fast_rows = _staged_rows(eng, "registry", fast.file_hash)
+    monkeypatch.setattr(loader, "copy_ready", lambda path, stream: False)
+    slow = stage_file(eng, settings, TERM, "registry", path, None)
+    assert (fast.rows_read, fast.rows_rejected_on_read) == (slow.rows_read, slow.rows_rejected_on_read)
+    assert fast_rows == _staged_rows(eng, "registry", slow.file_hash) and fast_rows
+    with eng.connect() as c:  # the per-file COPY table is gone
+        assert c.execute(sa.text("select count(*) from pg_tables where tablename like 'registry_copy_%'")).scalar() == 0

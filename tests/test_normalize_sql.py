@@ -49,3 +49,43 @@ def test_gender_region_names_and_masks(conn):
     assert one(conn, "select kcbx.name_key(' 張　偉 ')") == one(conn, "select kcbx.name_key('张伟')")
     assert one(conn, "select kcbx.mask_id('410123201503091234')") == "410123********1234"
     assert one(conn, "select kcbx.mask_name('张伟')") == "张*"
+
+
+# Each normalizer's fast path (for the forms clean extracts have) must give what its general form gives.
+FAST_AND_GENERAL = [
+    ("kcbx.norm_id(v)", "kcbx.norm_id_general(v)"),
+    ("kcbx.id_valid(v)", "coalesce(v ~ '^[0-9]{17}[0-9X]$' and kcbx.id_birth_date(v) is not null"
+                         " and kcbx.id_check_char(substr(v, 1, 17)) = substr(v, 18, 1), false)"),
+    ("kcbx.parse_date(v)", "kcbx.parse_date_general(v)"),
+    ("kcbx.norm_grade(v)", "kcbx.norm_grade_general(v)"),
+    ("kcbx.norm_region(v)", "kcbx.norm_region_general(v)"),
+    ("kcbx.norm_name(v)", "kcbx.norm_name_general(v)"),
+    ("kcbx.name_key(v)", "kcbx.name_key_general(v)"),
+    ("kcbx.norm_code(v)", "kcbx.norm_code_general(v)"),
+    ("kcbx.norm_compact(v)", "kcbx.norm_compact_general(v)"),
+    ("kcbx.halfwidth(v)", "translate(v, '０１２３４５６７８９Ｘｘ－　', '0123456789Xx- ')"),
+]
+_ALPHABET = "0123456789Xx -/.年月日一二三初张張伟偉　１２Ｘ\t·男女"
+
+
+def _values():
+    from hypothesis import strategies as st
+    digits = st.text("0123456789", min_size=1, max_size=18)
+    shaped = st.builds(lambda d, tail: (d * 18)[:17] + tail, digits, st.sampled_from(list("0123456789Xx")))
+    dates = st.builds(lambda y, m, d, sep: f"{y}{sep}{m:02d}{sep}{d:02d}", st.integers(1890, 2110),
+                      st.integers(0, 13), st.integers(0, 32), st.sampled_from(["-", "/", ""]))
+    return st.lists(st.one_of(st.text(_ALPHABET, max_size=20), digits, shaped, dates), min_size=20, max_size=80)
+
+
+def test_fast_paths_give_what_the_general_forms_give(conn):
+    from hypothesis import given, settings as hsettings, HealthCheck
+    @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_values())
+    def check(values):
+        differing = conn.execute(sa.text(
+            "select array_agg(v) from unnest(cast(:vs as text[])) v where "
+            + " or ".join(f"({fast}) is distinct from ({general})" for fast, general in FAST_AND_GENERAL)),
+            {"vs": values}).scalar()
+        assert differing is None, differing
+
+    check()

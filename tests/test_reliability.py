@@ -98,7 +98,8 @@ def test_losing_the_database_mid_run_fails_cleanly_and_the_next_run_succeeds(cou
     run = start_paused_at_match(settings, county)
     deadline = time.time() + 120
     while time.time() < deadline and not rows(settings, "select 1 from pg_stat_activity where application_name"
-                                                        " = 'kcbx' and pid <> pg_backend_pid() and state <> 'idle'"):
+                                                        " = 'kcbx' and pid <> pg_backend_pid()"
+                                                        " and state = 'idle in transaction'"):  # paused at match
         time.sleep(0.3)
     rows(settings, "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'kcbx'"
                    " and pid <> pg_backend_pid() and datname = current_database()")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from ..errors import InputError
 from ..sources import REQUIRED_SOURCES, SOURCES
 from ..terms import Term
 from .archive import archive_file, sha256_file
+from .direct_copy import copy_file, copy_ready, copy_table
 from .readers import open_rows
 from ..faults import failpoint
 from .staging import normalize_sql, typed_columns
@@ -33,7 +36,10 @@ STEMS = {s.name: s.name for s in SOURCES.values()} | {s.chinese: s.name for s in
     "脱贫户": "poverty", "重点人群": "special_groups", "疑似辍学": "national_suspects", "核查劝返": "followups",
     "延缓免学": "exemptions", "小学毕业库": "graduates"}
 SUFFIXES = {".csv", ".xlsx"}
-COPY_BATCH_ROWS = 50_000
+# Normalizing is the costly part of a load: a file of at least PARALLEL_MIN_ROWS rows is normalized by several
+# sessions at once, one per core (at most 4), each taking the lines of one residue.
+PARALLEL_MIN_ROWS = 100_000
+NORMALIZE_SESSIONS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -149,21 +155,40 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
                 log.info("%s: %d rows, %.0f rows/s", path.name, counts["read"], counts["read"] / (now - started))
 
     cols = ", ".join(["file_hash", "line", *stream.columns])
+    # 1. the rows as read (by COPY itself when it can take the file as it is), the unreadable ones as row issues
     with eng.begin() as conn:
         conn.execute(sa.text(f"delete from staging.{source}_raw where file_hash = :h"), {"h": file_hash})
         conn.execute(sa.text(f"delete from staging.{source} where file_hash = :h"), {"h": file_hash})
         conn.execute(sa.text("delete from audit.row_issues where file_hash = :h and term = :t and province = :p"),
                      key)
-        from ..db import raw_copy
-        raw_copy(conn, f"copy staging.{source}_raw ({cols}) from stdin", _CopyBuffer(lines()))
+        copied = copy_file(conn, src, file_hash, path, stream) if copy_ready(path, stream) else None
+        if copied:
+            relation, counts["read"] = copied
+            stream.close()
+        else:
+            relation = None
+            from ..db import raw_copy
+            raw_copy(conn, f"copy staging.{source}_raw ({cols}) from stdin", _CopyBuffer(lines()))
         if problems:
             conn.execute(sa.text(
                 "insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule, severity,"
                 " message, run_id) values (:h, :p, :t, :s, :f, :line, 'unreadable_row', 'rejected', :m, :r)"),
                 [{**key, "f": path.name, "line": ln, "m": msg, "r": run_id} for ln, msg in problems])
-        conn.execute(sa.text(normalize_sql(src)), {"province": settings.province, "term": term.code,
-                                                   "file_hash": file_hash})
+    # 2. typed and normalized, by several sessions for a large file
+    sessions = NORMALIZE_SESSIONS if counts["read"] >= PARALLEL_MIN_ROWS else 1
+    log.info("%s: %d rows read in %.1f s; normalizing (%d session%s)", path.name, counts["read"],
+             time.monotonic() - started, sessions, "s" if sessions > 1 else "")
+
+    def normalize(part: int) -> None:
+        with eng.begin() as conn:
+            conn.execute(sa.text(normalize_sql(src, relation)), {"province": settings.province, "term": term.code,
+                                                       "file_hash": file_hash, "parts": sessions, "part": part})
+    with ThreadPoolExecutor(sessions) as pool:
+        list(pool.map(normalize, range(sessions)))
+    # 3. the manifest says the file is staged only once all of it is
+    with eng.begin() as conn:
         conn.execute(sa.text(f"delete from staging.{source}_raw where file_hash = :h"), {"h": file_hash})
+        conn.execute(sa.text(f"drop table if exists {copy_table(source, file_hash)}"))
         conn.execute(sa.text(
             "insert into audit.file_manifest (file_hash, province, term, source, file_name, size_bytes, encoding,"
             " format, header_line, rows_read, rows_rejected, archive_path, status, run_id)"
@@ -177,8 +202,8 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
         conn.execute(sa.text(f"analyze staging.{source}"))
         failpoint("load")
     elapsed = time.monotonic() - started
-    log.info("%s: staged %d rows (%d unreadable) in %.1f s, %s %s", path.name, counts["read"], len(problems),
-             elapsed, stream.format, stream.encoding or "")
+    log.info("%s: staged %d rows (%d unreadable) in %.1f s, %s %s%s", path.name, counts["read"], len(problems),
+             elapsed, stream.format, stream.encoding or "", ", read by COPY" if relation else "")
     return StagedFile(source, path.name, path, file_hash, counts["read"], len(problems), stream.encoding,
                       stream.format, stream.header_line)
 
@@ -200,9 +225,10 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
                                          " term = :t and source = :s and file_hash = :h for update"), key).scalar()
         if rows_read is None:
             raise InputError(f"{staged.file_name}: not staged for {term}; load it before publishing")
-        conn.execute(sa.text(f"delete from core.{source} where province = :p and term = :t"), key)
+        # the accepted rows go into a fresh partition, indexed once when it replaces the term's old one
+        partition = conn.execute(sa.text("select core.new_partition(:s, :p, :t)"), key).scalar()
         accepted = conn.execute(sa.text(
-            f"insert into core.{source} ({cols}) select {cols} from staging.{source} s where s.file_hash = :h"
+            f"insert into {partition} ({cols}) select {cols} from staging.{source} s where s.file_hash = :h"
             " and not exists (select 1 from audit.row_issues i where i.file_hash = s.file_hash and i.line = s.line"
             "   and i.term = :t and i.province = :p and i.severity = 'rejected')"), key).rowcount
         warned = conn.execute(sa.text(
@@ -210,6 +236,9 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " and w.province = :p and w.severity = 'warning' and not exists (select 1 from audit.row_issues r"
             " where r.file_hash = w.file_hash and r.line = w.line and r.term = w.term and r.province = w.province"
             " and r.severity = 'rejected')"), key).scalar()
+        conn.execute(sa.text("set local maintenance_work_mem = '512MB'"))
+        conn.execute(sa.text("select core.attach_partition(:s, :p, :t)"), key)
+        conn.execute(sa.text(f"analyze {partition.removesuffix('_new')}"))
         conn.execute(sa.text(
             "update audit.file_manifest set status = 'superseded', superseded_at = now() where province = :p"
             " and term = :t and source = :s and status = 'published' and file_hash <> :h"), key)

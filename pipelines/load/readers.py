@@ -12,7 +12,7 @@ import datetime as dt
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..config import Settings
 from ..errors import InputError
@@ -35,7 +35,10 @@ class RowStream:
     header_line: int
     columns: list[str]
     ignored_headers: list[str] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)   # file column of each of `columns`
+    width: int = 0                                       # fields in the header
     _records: Iterator[Record] | None = None
+    close: Callable[[], None] = lambda: None
 
     def __iter__(self) -> Iterator[Record]:
         assert self._records is not None
@@ -204,7 +207,8 @@ def _with_header(path, source, settings, fmt, encoding, rows, on_close) -> RowSt
         finally:
             on_close()
 
-    return RowStream(path, source, fmt, encoding, header_line, columns, ignored, records())
+    return RowStream(path, source, fmt, encoding, header_line, columns, ignored, positions, width, records(),
+                     close=on_close)
 
 
 def _looks_like(scanned: list[list[str]], expected: Source) -> str:

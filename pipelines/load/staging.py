@@ -23,8 +23,8 @@ _TYPED = {
     "int": lambda c: [(c.name, "int",
                        "case when btrim(kcbx.halfwidth({r})) ~ '^[0-9]{{1,9}}$' then btrim(kcbx.halfwidth({r}))::int end")],
     "school_id": lambda c: [(c.name, "text", "nullif(btrim(kcbx.halfwidth({r})), '')")],
-    "student_no": lambda c: [(c.name, "text", "nullif(upper(regexp_replace(kcbx.halfwidth({r}), '\\s', '', 'g')), '')")],
-    "code": lambda c: [(c.name, "text", "nullif(regexp_replace({r}, '\\s', '', 'g'), '')")],
+    "student_no": lambda c: [(c.name, "text", "kcbx.norm_compact({r})")],
+    "code": lambda c: [(c.name, "text", "kcbx.norm_code({r})")],
     "text": lambda c: [(c.name, "text", "nullif(btrim({r}), '')")],
 }
 
@@ -48,8 +48,10 @@ def staged_table_ddl(src: Source) -> str:
     return f"create unlogged table if not exists staging.{src.name} ({', '.join(parts)})"
 
 
-def normalize_sql(src: Source) -> str:
-    """INSERT … SELECT from staging.<source>_raw into staging.<source> for one file (:file_hash)."""
+def normalize_sql(src: Source, relation: str | None = None) -> str:
+    """INSERT … SELECT from staging.<source>_raw (or `relation`, with the same columns) into staging.<source> for
+    one file (:file_hash), the rows whose line falls in one of :parts parts (:part), so that several sessions can
+    share a large file."""
     targets = ["province", "term", "file_hash", "line"]
     exprs = [":province", ":term", "file_hash", "line"]
     for c in src.columns:
@@ -59,7 +61,8 @@ def normalize_sql(src: Source) -> str:
             targets.append(name)
             exprs.append(expr.replace(f"{c.name}_raw", c.name))
     return (f"insert into staging.{src.name} ({', '.join(targets)}) "
-            f"select {', '.join(exprs)} from staging.{src.name}_raw where file_hash = :file_hash")
+            f"select {', '.join(exprs)} from {relation or f'staging.{src.name}_raw'} where file_hash = :file_hash"
+            f" and line % :parts = :part")
 
 
 def ensure_staging_tables(conn: Connection) -> None:
@@ -67,4 +70,5 @@ def ensure_staging_tables(conn: Connection) -> None:
     for src in SOURCES.values():
         exec_script(conn, raw_table_ddl(src))
         exec_script(conn, staged_table_ddl(src))
-        exec_script(conn, f"create index if not exists {src.name}_file on staging.{src.name} (file_hash, line)")
+        # no index: staging holds the files of the sweep under way, read whole; an index would only slow the load
+        exec_script(conn, f"drop index if exists staging.{src.name}_file")

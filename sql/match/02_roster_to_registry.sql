@@ -5,23 +5,18 @@
 -- Reported rows matching nobody are 人在籍不在: listed for the school, not a dropout.
 
 create temp table t_roster on commit drop as
-select ro.*, null::text as person_key, null::text as match_method
+select ro.*, coalesce(by_id.person_key, by_key.person_key, by_xj.person_key) as person_key,
+  case when coalesce(by_id.person_key, by_key.person_key) is not null then 'id'
+       when by_xj.person_key is not null then 'student_no' end as match_method
 from core.roster ro
+left join (select distinct on (id_number) id_number, person_key from t_reg where id_number is not null
+           order by id_number, in_province desc, person_key) by_id on by_id.id_number = ro.id_number
+left join (select distinct person_key from t_reg) by_key
+  on by_id.person_key is null and by_key.person_key = ro.id_number
+left join (select distinct on (student_no) student_no, person_key from t_reg where student_no is not null
+           order by student_no, in_province desc, person_key) by_xj
+  on by_id.person_key is null and by_key.person_key is null and by_xj.student_no = ro.student_no
 where ro.province = :province and ro.term = :term and coalesce(ro.report_status, '已报到') = '已报到';
-
-update t_roster ro set person_key = k.person_key, match_method = 'id'
-from (select distinct on (id_number) id_number, person_key from t_reg where id_number is not null
-      order by id_number, in_province desc, person_key) k
-where ro.id_number = k.id_number;
-
-update t_roster ro set person_key = k.person_key, match_method = 'id'
-from (select distinct person_key from t_reg) k
-where ro.person_key is null and ro.id_number = k.person_key;
-
-update t_roster ro set person_key = k.person_key, match_method = 'student_no'
-from (select distinct on (student_no) student_no, person_key from t_reg where student_no is not null
-      order by student_no, in_province desc, person_key) k
-where ro.person_key is null and ro.student_no = k.student_no;
 
 create temp table t_roster_name on commit drop as
 with open_pupils as (

@@ -1,0 +1,87 @@
+"""Benchmark: loading one large registry (学籍) CSV, against a bare COPY of the same file.
+
+    .venv/bin/python -m bench.load_registry --rows 1000000
+
+Loading = what `stage_file` does: hash and archive the file, detect its encoding and header, read it, COPY it
+into staging and normalize every value into typed columns (ID number and its check, name and name key, dates,
+codes). Publishing into core (after validation) is timed separately. The floor is a bare
+`COPY … FROM STDIN (FORMAT csv)` of the same file into an unlogged table of text columns. Prints rows per second,
+the load as a share of the floor's speed, and the peak memory (max RSS) of this process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import time
+import uuid
+from pathlib import Path
+
+from pipelines import db
+from pipelines.config import Settings
+from pipelines.load.loader import publish_staged, stage_file
+from pipelines.terms import Term
+
+from .province import generate_province
+from .run_bench import copy_floor, fresh_database, rss_mb
+
+TERM = "2025-autumn"
+
+
+def registry_file(data: Path, rows: int) -> Path:
+    """A registry CSV of at least `rows` rows (a province of as many children, about 98 % of them registered)."""
+    folder = data / f"registry_{rows}" / TERM
+    if not (folder / "registry.csv").exists():
+        generate_province(folder, int(rows / 0.975) + 1000)
+    return folder / "registry.csv"
+
+
+def run(rows: int, data: Path) -> dict:
+    path = registry_file(data, rows)
+    with open(path, "rb") as f:
+        n_rows = sum(1 for _ in f) - 1
+    admin = os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
+    url = fresh_database(admin, "kcbx_bench_load")
+    settings = Settings(data_dir=data.parent / ".kcbx" / "load_run", database_url=url, province="41")
+    eng = db.engine(url)
+    db.migrate(eng)
+    floor = copy_floor(url, path.parent, only=path.name)
+    term, run_id = Term.parse(TERM), str(uuid.uuid4())
+
+    t = time.monotonic()
+    staged = stage_file(eng, settings, term, "registry", path, run_id)
+    load_s = time.monotonic() - t
+    t = time.monotonic()
+    published = publish_staged(eng, settings, term, staged, run_id)
+    publish_s = time.monotonic() - t
+    assert staged.rows_read == n_rows and published.rows_accepted + published.rows_rejected == n_rows
+
+    result = {"rows": n_rows, "file_mb": round(path.stat().st_size / 1e6, 1), "copy_floor_s": round(floor, 2),
+              "load_s": round(load_s, 2), "rows_per_s": round(n_rows / load_s),
+              "share_of_copy_speed": round(floor / load_s, 3), "publish_s": round(publish_s, 2),
+              "peak_rss_mb": round(rss_mb()),
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    print(f"registry.csv: {n_rows:,} rows, {result['file_mb']} MB")
+    print(f"bare COPY      {floor:8.2f} s  {n_rows / floor:>12,.0f} rows/s")
+    print(f"load (staged)  {load_s:8.2f} s  {n_rows / load_s:>12,.0f} rows/s  = {floor / load_s:.0%} of COPY speed")
+    print(f"publish        {publish_s:8.2f} s")
+    print(f"peak RSS       {rss_mb():8.0f} MB")
+    out = data.parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"load_registry_{rows}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--data", default="bench/data")
+    a = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    run(a.rows, Path(a.data).resolve())
+
+
+if __name__ == "__main__":
+    main()
