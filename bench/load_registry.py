@@ -24,18 +24,12 @@ from pipelines.config import Settings
 from pipelines.load.loader import publish_staged, stage_file
 from pipelines.terms import Term
 
-from .province import generate_province
-from .run_bench import copy_floor, fresh_database, rss_mb
-
-TERM = "2025-autumn"
+from .run_bench import TERM, copy_floor, fresh_database, province_folder, rss_mb
 
 
 def registry_file(data: Path, rows: int) -> Path:
     """A registry CSV of at least `rows` rows (a province of as many children, about 98 % of them registered)."""
-    folder = data / f"registry_{rows}" / TERM
-    if not (folder / "registry.csv").exists():
-        generate_province(folder, int(rows / 0.975) + 1000)
-    return folder / "registry.csv"
+    return province_folder(data, int(rows / 0.975) + 1000) / "registry.csv"
 
 
 def run(rows: int, data: Path) -> dict:

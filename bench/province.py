@@ -7,6 +7,7 @@ list of 0.3 %. Counties: 100 per 1 million children (10 cities), 25 schools each
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -119,11 +120,13 @@ def _counties(county_codes: np.ndarray, children: int, school_year: int, rng) ->
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--children", type=int, default=1_000_000)
+    p.add_argument("--province", default="41")
     p.add_argument("--out", default="bench/data")
     a = p.parse_args()
     t = time.monotonic()
-    counts = generate_province(Path(a.out), a.children)
-    print(f"{a.children:,} children in {time.monotonic() - t:.1f} s: {counts}")
+    counts = generate_province(Path(a.out), a.children, province=a.province)
+    print(f"generated {a.children:,} children of province {a.province} in {time.monotonic() - t:.1f} s "
+          f"(peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB): {counts}")
 
 
 if __name__ == "__main__":

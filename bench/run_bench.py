@@ -19,6 +19,8 @@ import os
 import platform
 import resource
 import shutil
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -28,8 +30,6 @@ import sqlalchemy as sa
 from pipelines import db, sweep
 from pipelines.config import Settings
 from pipelines.terms import Term
-
-from .province import generate_province
 
 TERM = "2025-autumn"
 STAGES = ["load", "validate", "match", "ledger", "report"]
@@ -76,10 +76,9 @@ def copy_floor(url: str, folder: Path, only: str = "*.csv") -> float:
 def province_folder(data: Path, children: int, province: str = "41") -> Path:
     """The generated first-term extracts of a province (generated once, then reused)."""
     folder = data / f"province_{province}_{children}" / TERM
-    if not (folder / "hukou.csv").exists():
-        t = time.monotonic()
-        counts = generate_province(folder, children, province=province)
-        print(f"generated {children:,} children of province {province} in {time.monotonic() - t:.1f} s: {counts}")
+    if not (folder / "hukou.csv").exists():  # in a process of its own: its memory is not the sweep's
+        subprocess.run([sys.executable, "-m", "bench.province", "--children", str(children), "--province", province,
+                        "--out", str(folder)], check=True)
     return folder
 
 

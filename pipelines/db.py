@@ -35,8 +35,33 @@ def embedded_url(data_dir: Path, database: str = EMBEDDED_DB) -> str:
     except Exception as e:  # pgserver raises plain exceptions with long logs
         raise KcbxError(f"could not start the embedded PostgreSQL in {pgdata}: {str(e).splitlines()[0]}") from None
     admin = server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
+    _tune_embedded(admin, server)
     ensure_database(admin, database)
     return admin.replace("/postgres?", f"/{database}?", 1)
+
+
+# The embedded server serves one machine's sweeps and no replica: bulk loads into tables made in the same
+# transaction skip the WAL (wal_level minimal), checkpoints are rare during a load, and the working set of a
+# province's term stays in memory. Production servers are configured by their operators (docker-compose.yml).
+EMBEDDED_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0", "max_wal_size": "8GB",
+                     "checkpoint_timeout": "30min", "shared_buffers": "1GB"}
+
+
+def _tune_embedded(admin_url: str, server) -> None:
+    eng = sa.create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            current = dict(c.execute(sa.text("select name, setting || coalesce(unit, '') from pg_settings"
+                                             " where name = any(:n)"), {"n": list(EMBEDDED_SETTINGS)}).all())
+            if current.get("wal_level") == EMBEDDED_SETTINGS["wal_level"]:
+                return
+            for name, value in EMBEDDED_SETTINGS.items():
+                c.exec_driver_sql(f"alter system set {name} = '{value}'")
+    finally:
+        eng.dispose()
+    from pgserver._commands import pg_ctl
+    log.info("restarting the embedded PostgreSQL with its settings for bulk loads")
+    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
 
 
 # Text is compared byte-wise (collation C): ID numbers, codes and name keys are identifiers, and the indexes and

@@ -7,6 +7,7 @@ from ledger.cases c join ledger.case_events e using (case_id)
 where c.province = :province
 order by c.person_key, c.case_id desc, e.seq desc;
 create index on t_latest_case (person_key);
+analyze t_latest_case;
 
 insert into ledger.cases (province, person_key, opened_term, case_type, relapse_of, id_number, name, gender,
   birth_date, region_code, run_id)
@@ -28,3 +29,7 @@ select count(*) from (
   join match.findings f on f.province = c.province and f.term = c.opened_term and f.person_key = c.person_key
   where c.province = :province and c.opened_term = :term
 ) opened;
+
+-- the next steps join the cases just opened: let the planner see them (a first sweep opens thousands at once)
+analyze ledger.cases;
+analyze ledger.case_events;

@@ -14,6 +14,7 @@ where s.province = :province and s.status not in ('closed', 'excluded')
   and kcbx.term_ordinal(s.opened_term) <= kcbx.term_ordinal(:term)
   and not exists (select 1 from match.findings f where f.province = :province and f.term = :term
                   and f.person_key = s.person_key);
+analyze t_close;
 
 select count(ledger.append_event(case_id, :term, 'returned', 'sweep', null, evidence, cast(:run_id as uuid),
                                  'sweep/' || :term || '/' || case_id || '/returned'))

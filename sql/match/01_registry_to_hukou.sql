@@ -17,6 +17,7 @@ select name_key, birth_date, gender, min(id_number) as id_number, count(*) as n,
        jsonb_agg(jsonb_build_object('id_number', id_number, 'line', line)) as candidates
 from t_hukou where name_key is not null and birth_date is not null and gender is not null
 group by 1, 2, 3;
+analyze t_hukou_nbg;
 
 -- one statement, each key tried only where the stronger ones found nobody
 create temp table t_reg on commit drop as

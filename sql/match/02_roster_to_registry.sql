@@ -17,6 +17,7 @@ left join (select distinct on (student_no) student_no, person_key from t_reg whe
            order by student_no, in_province desc, person_key) by_xj
   on by_id.person_key is null and by_key.person_key is null and by_xj.student_no = ro.student_no
 where ro.province = :province and ro.term = :term and coalesce(ro.report_status, '已报到') = '已报到';
+analyze t_roster;
 
 create temp table t_roster_name on commit drop as
 with open_pupils as (
@@ -28,6 +29,7 @@ with open_pupils as (
 select ro.line, ro.file_hash, p.person_key, count(*) over (partition by ro.line) as n
 from t_roster ro join open_pupils p on p.school_id = ro.school_id and p.name_key = ro.name_key
 where ro.person_key is null;
+analyze t_roster_name;
 
 update t_roster ro set person_key = c.person_key, match_method = 'name_in_school'
 from t_roster_name c where c.line = ro.line and c.n = 1;

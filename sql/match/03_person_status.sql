@@ -17,6 +17,7 @@ select person_key,
   bool_or(in_province) as any_in_province,
   bool_or(id_valid) as id_valid
 from t_reg group by person_key;
+analyze t_reg_flags;
 
 -- the row that speaks for the pupil: an in-province 在读 row first, then 休学, then the first line
 create temp table t_reg_person on commit drop as
@@ -29,15 +30,18 @@ join (select distinct on (person_key) * from t_reg
       order by person_key, (in_province and registry_status = '在读') desc, (registry_status = '休学') desc, line) b
   using (person_key);
 create index on t_reg_person (person_key);
+analyze t_reg_person;
 
 create temp table t_reported on commit drop as
 select person_key, (array_agg(jsonb_build_object('source', 'roster', 'file_hash', file_hash, 'line', line,
                     'school_id', school_id, 'match_method', match_method) order by line))[1] as evidence
 from t_roster where person_key is not null group by person_key;
 create index on t_reported (person_key);
+analyze t_reported;
 
 create temp table t_review on commit drop as
 select distinct person_key from t_roster_name where n > 1;
+analyze t_review;
 
 create temp table t_exempt on commit drop as
 select e.id_number, bool_or(e.kind = '送教上门') as home_teaching,
@@ -47,6 +51,7 @@ from core.exemptions e
 where e.province = :province and kcbx.term_ordinal(e.term) <= kcbx.term_ordinal(:term)
   and e.id_number is not null and e.approved_on <= :term_start and coalesce(e.valid_until, 'infinity') >= :term_start
 group by e.id_number;
+analyze t_exempt;
 
 create temp table t_dead_before on commit drop as
 select distinct id_number from core.hukou
@@ -54,11 +59,13 @@ where province = :province and hukou_status = '死亡' and kcbx.term_ordinal(ter
 union
 select distinct coalesce(id_number, 'XJ:' || student_no) from core.registry
 where province = :province and registry_status = '死亡' and kcbx.term_ordinal(term) < kcbx.term_ordinal(:term);
+analyze t_dead_before;
 
 create temp table t_graduate on commit drop as
 select distinct id_number from core.graduates
 where province = :province and term = :term and id_number is not null
   and graduation_year between :school_year - 2 and :school_year;
+analyze t_graduate;
 
 create temp table t_person on commit drop as
 select k.person_key,
@@ -84,6 +91,7 @@ left join t_review rv on rv.person_key = k.person_key
 left join t_exempt x on x.id_number = k.person_key
 left join t_dead_before d on d.id_number = k.person_key
 left join t_graduate g on g.id_number = k.person_key;
+analyze t_person;
 
 insert into match.person_term (province, term, person_key, id_number, id_valid, name, name_key, gender, birth_date,
   age, region_code, school_id, grade, in_hukou, school_age, status, status_evidence, match_method)
@@ -111,3 +119,6 @@ from (
     else 'not_enrolled' end as base
   from t_person p
 ) s;
+
+-- the findings and the ledger join this term's rows next
+analyze match.person_term;

@@ -27,3 +27,6 @@ left join (
   where province = :province and term = :term and id_number is not null group by 1
 ) sg on sg.id_number = coalesce(f.id_number, f.person_key)
 where f.case_type is not null;
+
+-- the ledger joins this term's findings next
+analyze match.findings;

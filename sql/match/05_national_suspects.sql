@@ -16,6 +16,7 @@ left join lateral (
   having count(*) = 1
 ) p2 on true
 where s.province = :province and s.term = :term;
+analyze t_suspect;
 
 insert into match.suspect_outcomes (province, term, file_hash, line, batch_no, person_key, outcome, status, case_type)
 select :province, :term, s.file_hash, s.line, s.batch_no, s.person_key,

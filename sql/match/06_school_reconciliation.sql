@@ -11,10 +11,12 @@ create temp table t_school_reg on commit drop as
 select school_id, person_key, min(left(school_region_code, 6)) as region_code
 from t_reg where in_province and registry_status = '在读' group by 1, 2;
 create index on t_school_reg (person_key);
+analyze t_school_reg;
 
 create temp table t_school_rep on commit drop as
 select distinct school_id, person_key from t_roster where person_key is not null;
 create index on t_school_rep (person_key);
+analyze t_school_rep;
 
 insert into report.school_reconciliation (term, school_id, registry_count, last_term_count, reported_count,
   unexplained_difference, province, region_code, dropouts_listed, review_listed, unregistered_listed,

@@ -1,10 +1,10 @@
-"""The 四查三比对 SQL statement by statement, with timings and query plans, on a database a benchmark has swept.
+"""A step's SQL statement by statement, with timings and query plans, on a database a benchmark has swept.
 
-    .venv/bin/python -m bench.explain_matching --children 1000000 [--top 6]
+    .venv/bin/python -m bench.explain_step --children 1000000 [--top 6] [--step match|ledger] [--term T]
 
-Runs every statement of sql/match/*.sql in order, in one transaction, as `EXPLAIN (ANALYZE)` where it can, on the
+Runs every statement of sql/<step>/0*.sql in order, in one transaction, as `EXPLAIN (ANALYZE)` where it can, on the
 database `bench.run_bench` left behind (kcbx_bench_<children>), then rolls back. Prints the time of each file and
-the plans of the slowest statements; writes them to bench/results/match_plans_<children>.txt.
+the plans of the slowest statements; writes them to bench/results/<step>_plans_<children>.txt.
 """
 from __future__ import annotations
 
@@ -31,23 +31,24 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
-def run(children: int, top: int, data: Path) -> str:
+def run(children: int, top: int, data: Path, step: str = "match", term: str = TERM) -> str:
     admin = os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
     url = admin.replace("/postgres?", f"/kcbx_bench_{children}?", 1)
-    params = match_params(Settings(province="41"), Term.parse(TERM))
+    params = {**match_params(Settings(province="41"), Term.parse(term)), "run_id": None}
     timed: list[tuple[float, str, str, str]] = []
     per_file: dict[str, float] = {}
     with db.engine(url).connect() as conn, conn.begin() as txn:
         conn.execute(sa.text("set local work_mem = '256MB'"))
-        for table in MATCH_TABLES:
-            conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
-        for path in sorted((SQL_DIR / "match").glob("*.sql")):
+        if step == "match":
+            for table in MATCH_TABLES:
+                conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
+        for path in sorted((SQL_DIR / step).glob("0*.sql")):
             per_file[path.name] = 0.0
             for stmt in statements(path.read_text(encoding="utf-8")):
                 t = time.monotonic()
                 if EXPLAINABLE.match(stmt):
-                    plan = "\n".join(r[0] for r in conn.execute(sa.text(f"explain (analyze, costs off) {stmt}"),
-                                                                params))
+                    explained = conn.execute(sa.text(f"explain (analyze, costs off, timing off) {stmt}"), params)
+                    plan = "\n".join(r[0] for r in explained)
                 else:
                     conn.execute(sa.text(stmt), params)
                     plan = ""
@@ -55,7 +56,8 @@ def run(children: int, top: int, data: Path) -> str:
                 per_file[path.name] += elapsed
                 timed.append((elapsed, path.name, stmt, plan))
         txn.rollback()
-    out = [f"四查三比对 at {children:,} children: {sum(per_file.values()):.1f} s (EXPLAIN ANALYZE adds its own cost)"]
+    out = [f"sql/{step} for {term} at {children:,} children: {sum(per_file.values()):.1f} s"
+           " (EXPLAIN ANALYZE without per-node timing)"]
     out += [f"  {name:<32}{s:6.1f} s" for name, s in per_file.items()]
     for elapsed, name, stmt, plan in sorted(timed, reverse=True)[:top]:
         first = " ".join(stmt.split())[:160]
@@ -63,7 +65,7 @@ def run(children: int, top: int, data: Path) -> str:
     text = "\n".join(out)
     results = data.parent / "results"
     results.mkdir(exist_ok=True)
-    (results / f"match_plans_{children}.txt").write_text(text, encoding="utf-8")
+    (results / f"{step}_plans_{children}.txt").write_text(text, encoding="utf-8")
     return text
 
 
@@ -71,9 +73,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--children", type=int, default=1_000_000)
     p.add_argument("--top", type=int, default=6)
+    p.add_argument("--step", choices=["match", "ledger"], default="match")
+    p.add_argument("--term", default=TERM)
     p.add_argument("--data", default="bench/data")
     a = p.parse_args()
-    print(run(a.children, a.top, Path(a.data).resolve()))
+    print(run(a.children, a.top, Path(a.data).resolve(), a.step, a.term))
 
 
 if __name__ == "__main__":
