@@ -15,6 +15,7 @@ import argparse
 import csv
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import resource
@@ -176,9 +177,11 @@ def run_provinces(children: int, provinces: int, data: Path) -> dict:
     for mode in ("one_after_another", "in_parallel"):
         url = fresh_database(admin_url(data), "kcbx_bench_provinces")
         db.migrate(db.engine(url))
+        db.engine(url).dispose()
         t = time.monotonic()
         jobs = [(children, code, str(data)) for code in codes]
-        with ProcessPoolExecutor(max_workers=1 if mode == "one_after_another" else provinces) as pool:
+        with ProcessPoolExecutor(max_workers=1 if mode == "one_after_another" else provinces,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:  # no inherited sockets
             per_province = list(pool.map(_sweep_province, jobs))
         timings[mode] = {"wall_s": round(time.monotonic() - t, 1), "provinces": per_province}
         print(f"{provinces} provinces of {children:,} children, {mode.replace('_', ' ')}: "

@@ -40,7 +40,7 @@ end $$;
 
 create function ledger.rebuild_from(p_province text, p_from text, p_run uuid) returns text[]
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
-declare rid bigint; terms text[]; from_ord int := kcbx.term_ordinal(p_from);
+declare rid bigint; terms text[]; tbl text; from_ord int := kcbx.term_ordinal(p_from);
 begin
   select coalesce(array_agg(term order by kcbx.term_ordinal(term)), '{}') into terms
   from ledger.swept_terms where province = p_province and kcbx.term_ordinal(term) >= from_ord;
@@ -69,26 +69,16 @@ begin
              returning t.*)
   insert into ledger.superseded select rid, 'case_terms', to_jsonb(d) from d;
 
-  with d as (delete from ledger.unmatched_followups
-             where province = p_province and kcbx.term_ordinal(term) >= from_ord returning *)
-  insert into ledger.superseded select rid, 'unmatched_followups', to_jsonb(d) from d;
+  foreach tbl in array array['unmatched_followups', 'refused_followups', 'suspect_verifications', 'swept_terms'] loop
+    execute format('with d as (delete from ledger.%I where province = $1 and kcbx.term_ordinal(term) >= $2'
+                   ' returning *) insert into ledger.superseded select $3, %L, to_jsonb(d) from d', tbl, tbl)
+      using p_province, from_ord, rid;
+  end loop;
 
-  with d as (delete from ledger.refused_followups
-             where province = p_province and kcbx.term_ordinal(term) >= from_ord returning *)
-  insert into ledger.superseded select rid, 'refused_followups', to_jsonb(d) from d;
-
-  with d as (delete from ledger.suspect_verifications
-             where province = p_province and kcbx.term_ordinal(term) >= from_ord returning *)
-  insert into ledger.superseded select rid, 'suspect_verifications', to_jsonb(d) from d;
-
-  -- cases opened in a superseded term (newest first: a relapse points to an older case)
+  -- cases opened in a superseded term (a relapse among them points to a case deleted with it or an older one)
   with d as (delete from ledger.cases
              where province = p_province and kcbx.term_ordinal(opened_term) >= from_ord returning *)
   insert into ledger.superseded select rid, 'cases', to_jsonb(d) from d;
-
-  with d as (delete from ledger.swept_terms
-             where province = p_province and kcbx.term_ordinal(term) >= from_ord returning *)
-  insert into ledger.superseded select rid, 'swept_terms', to_jsonb(d) from d;
 
   perform set_config('kcbx.ledger_rebuild', 'off', true);
   return terms;
