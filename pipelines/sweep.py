@@ -182,8 +182,8 @@ def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool 
           accepted_by: str | None = None, accept_reason: str | None = None, rebuild_ledger: bool = False) -> dict:
     """One term end to end. Re-running it on the same files changes nothing.
 
-    A term older than the newest in the ledger is refused at the ledger step unless `rebuild_ledger`: then the
-    ledger is redone from this term on (the newer terms' matching and reports too).
+    A term older than the newest in the ledger is refused before anything is loaded, unless `rebuild_ledger`: then
+    the ledger is redone from this term on (the newer terms' matching and reports too).
     """
     check_ledger_order(settings, term, rebuild_ledger)
     with province_lock(settings):
