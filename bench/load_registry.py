@@ -11,10 +11,7 @@ the load as a share of the floor's speed, and the peak memory (max RSS) of this 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
-import platform
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +21,7 @@ from pipelines.config import Settings
 from pipelines.load.loader import publish_staged, stage_file
 from pipelines.terms import Term
 
-from .run_bench import TERM, copy_floor, fresh_database, province_folder, rss_mb
+from .run_bench import TERM, admin_url, copy_floor, fresh_database, machine, province_folder, rss_mb, save_result
 
 
 def registry_file(data: Path, rows: int) -> Path:
@@ -36,8 +33,7 @@ def run(rows: int, data: Path) -> dict:
     path = registry_file(data, rows)
     with open(path, "rb") as f:
         n_rows = sum(1 for _ in f) - 1
-    admin = os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
-    url = fresh_database(admin, "kcbx_bench_load")
+    url = fresh_database(admin_url(data), "kcbx_bench_load")
     settings = Settings(data_dir=data.parent / ".kcbx" / "load_run", database_url=url, province="41")
     eng = db.engine(url)
     db.migrate(eng)
@@ -55,16 +51,13 @@ def run(rows: int, data: Path) -> dict:
     result = {"rows": n_rows, "file_mb": round(path.stat().st_size / 1e6, 1), "copy_floor_s": round(floor, 2),
               "load_s": round(load_s, 2), "rows_per_s": round(n_rows / load_s),
               "share_of_copy_speed": round(floor / load_s, 3), "publish_s": round(publish_s, 2),
-              "peak_rss_mb": round(rss_mb()),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+              "peak_rss_mb": round(rss_mb()), "machine": machine()}
     print(f"registry.csv: {n_rows:,} rows, {result['file_mb']} MB")
     print(f"bare COPY      {floor:8.2f} s  {n_rows / floor:>12,.0f} rows/s")
     print(f"load (staged)  {load_s:8.2f} s  {n_rows / load_s:>12,.0f} rows/s  = {floor / load_s:.0%} of COPY speed")
     print(f"publish        {publish_s:8.2f} s")
     print(f"peak RSS       {rss_mb():8.0f} MB")
-    out = data.parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"load_registry_{rows}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    save_result(data, f"load_registry_{rows}", result)
     return result
 
 

@@ -31,11 +31,16 @@ def _ids(county: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.ndarray:
 
 
 CHUNK_COUNTIES = 50  # generated and written 50 counties (about 500,000 children) at a time: memory stays flat
-TRUTH = "truth.csv"     # id_number, expected case type of every child who should get a case
+
+
+def truth_path(out: Path) -> Path:
+    """id_number, expected case type of every child who should get a case: beside the source folder, not in it."""
+    return out.parent / f"{out.name}-truth.csv"
 
 
 def generate_province(out: Path, children: int, province: str = "41", school_year: int = 2025, seed: int = 1) -> dict:
-    """Write the province's first-term extracts (and truth.csv) to `out`; returns the row count of each file."""
+    """Write the province's first-term extracts to `out` (and the truth beside it, `truth_path`); returns the row
+    count of each file."""
     out.mkdir(parents=True, exist_ok=True)
     n_counties = max(1, children // 10_000)
     cities = max(1, n_counties // 10)
@@ -44,19 +49,19 @@ def generate_province(out: Path, children: int, province: str = "41", school_yea
     for first in range(0, n_counties, CHUNK_COUNTIES):
         codes = county_codes[first:first + CHUNK_COUNTIES]
         size = children * (first + len(codes)) // n_counties - children * first // n_counties
-        frames = _counties(codes, size, school_year, np.random.default_rng([seed, first]))
+        frames, truth = _counties(codes, size, school_year, np.random.default_rng([seed, first]))
+        append = {"index": False, "header": first == 0, "mode": "w" if first == 0 else "a"}
         for source, df in frames.items():
-            headers = [SOURCES[source].column(c).headers[0] for c in df.columns] if source != "truth" else df.columns
-            name = TRUTH if source == "truth" else f"{source}.csv"
-            df.to_csv(out / name, index=False, header=[*headers] if first == 0 else False,
-                      mode="w" if first == 0 else "a")
+            df.columns = [SOURCES[source].column(c).headers[0] for c in df.columns]
+            df.to_csv(out / f"{source}.csv", **append)
             counts[source] = counts.get(source, 0) + len(df)
+        truth.to_csv(truth_path(out), **append)
     followups = out / "followups.csv"
     followups.write_text(",".join(c.headers[0] for c in SOURCES["followups"].columns) + "\n", encoding="utf-8")
-    return {k: v for k, v in counts.items() if k != "truth"}
+    return counts
 
 
-def _counties(county_codes: np.ndarray, children: int, school_year: int, rng) -> dict[str, pd.DataFrame]:
+def _counties(county_codes: np.ndarray, children: int, school_year: int, rng) -> tuple[dict, pd.DataFrame]:
     n_counties = len(county_codes)
     county = county_codes[rng.integers(0, n_counties, children)]
     age = rng.integers(6, 16, children)
@@ -114,7 +119,7 @@ def _counties(county_codes: np.ndarray, children: int, school_year: int, rng) ->
     expected = np.where((outcome == "out_of_school") & (age >= 12) & (age <= 14), "non_continuation", outcome)
     truth = pd.DataFrame({"id_number": ids, "expected_case_type": expected})[case]
     return {"hukou": hukou, "registry": reg, "roster": roster, "poverty": poverty, "special_groups": special,
-            "national_suspects": suspects, "exemptions": exemptions, "graduates": grads, "truth": truth}
+            "national_suspects": suspects, "exemptions": exemptions, "graduates": grads}, truth
 
 
 def main() -> None:

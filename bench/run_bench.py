@@ -58,8 +58,6 @@ def copy_floor(url: str, folder: Path, only: str = "*.csv") -> float:
     eng = db.engine(url)
     total = 0.0
     for path in sorted(folder.glob(only)):
-        if path.name == "truth.csv":
-            continue
         with open(path, encoding="utf-8") as f:
             ncols = len(next(csv.reader(f)))
         with eng.begin() as conn:
@@ -87,7 +85,7 @@ def next_term_folder(folder: Path) -> Path:
     """The same province one term later: the same files (so the ledger's cases are found again)."""
     nxt = folder.parent / Term.parse(TERM).next().code
     if not nxt.exists():
-        shutil.copytree(folder, nxt, ignore=shutil.ignore_patterns("truth.csv"))
+        shutil.copytree(folder, nxt)
     return nxt
 
 
@@ -151,7 +149,7 @@ def run(children: int, data: Path, second_term: bool = False) -> dict:
         nxt = next_term_folder(folder)
         result["second_term"] = sweep_timed(settings, nxt.name, nxt)
         _print(f"second term ({nxt.name}), ledger already populated", result["second_term"], floor)
-    _save(data, f"sweep_{children}", result)
+    save_result(data, f"sweep_{children}", result)
     db._engine.cache_clear()
     return result
 
@@ -188,11 +186,11 @@ def run_provinces(children: int, provinces: int, data: Path) -> dict:
               f"{timings[mode]['wall_s']:.1f} s wall; per province "
               + ", ".join(f"{p['province']}: {p['wall_s']} s, {p['peak_rss_mb']} MB" for p in per_province))
     result = {"children_per_province": children, "provinces": provinces, "machine": machine(), **timings}
-    _save(data, f"provinces_{provinces}x{children}", result)
+    save_result(data, f"provinces_{provinces}x{children}", result)
     return result
 
 
-def _save(data: Path, name: str, result: dict) -> None:
+def save_result(data: Path, name: str, result: dict) -> None:
     out = data.parent / "results"
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -51,10 +51,8 @@ def _tune_embedded(admin_url: str, server) -> None:
     eng = sa.create_engine(_driver(admin_url), isolation_level="AUTOCOMMIT")
     try:
         with eng.connect() as c:
-            current = dict(c.execute(sa.text("select name, setting || coalesce(unit, '') from pg_settings"
-                                             " where name = any(:n)"), {"n": list(EMBEDDED_SETTINGS)}).all())
-            if current.get("wal_level") == EMBEDDED_SETTINGS["wal_level"]:
-                return
+            if c.exec_driver_sql("show wal_level").scalar() == EMBEDDED_SETTINGS["wal_level"]:
+                return  # set on the first start, kept in postgresql.auto.conf
             for name, value in EMBEDDED_SETTINGS.items():
                 c.exec_driver_sql(f"alter system set {name} = '{value}'")
     finally:
@@ -171,9 +169,10 @@ def prepare(settings: Settings) -> Engine:
     return eng
 
 
-def raw_copy(conn: Connection, copy_sql: str, stream) -> None:
-    """COPY ... FROM STDIN through the psycopg2 connection under a SQLAlchemy connection."""
+def raw_copy(conn: Connection, copy_sql: str, stream) -> int:
+    """COPY ... FROM STDIN through the psycopg2 connection under a SQLAlchemy connection; returns the rows copied."""
     dbapi = conn.connection.dbapi_connection
     with dbapi.cursor() as cur:
         cur.copy_expert(copy_sql, stream, size=1 << 20)
+        return cur.rowcount
 

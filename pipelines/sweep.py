@@ -115,7 +115,8 @@ def publish(settings: Settings, term: str, outcomes: list[dict], run_id: str) ->
 def check_ledger_order(settings: Settings, term: str, rebuild_ledger: bool) -> None:
     """Refuse, before anything is loaded, a term older than one already in the ledger (unless rebuilding)."""
     from .ledger import later_swept_terms, older_term_refused
-    newer = later_swept_terms(db.prepare(settings), settings.province, Term.parse(term))
+    with db.prepare(settings).connect() as conn:
+        newer = later_swept_terms(conn, settings.province, Term.parse(term))
     if newer and not rebuild_ledger:
         raise older_term_refused(Term.parse(term), newer)
 
@@ -126,7 +127,8 @@ def _terms_redone(settings: Settings, term: str, rebuild_ledger: bool) -> list[T
     if not rebuild_ledger:
         return [t]
     from .ledger import later_swept_terms
-    return [t, *later_swept_terms(db.engine(settings), settings.province, t)]
+    with db.engine(settings).connect() as conn:
+        return [t, *later_swept_terms(conn, settings.province, t)]
 
 
 def match(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:

@@ -2,7 +2,7 @@
 bench/, see docs/performance.md)."""
 import csv
 
-from bench.province import TRUTH, generate_province
+from bench.province import generate_province, truth_path
 from bench.run_bench import STAGES, TERM, sweep_timed
 from pipelines.config import Settings
 from tests.helpers import rows
@@ -12,7 +12,7 @@ def test_a_generated_province_sweep_finds_exactly_its_true_cases(new_database, t
     folder = tmp_path / TERM
     counts = generate_province(folder, 100_000)
     assert counts["hukou"] == 100_000 and counts["registry"] > 90_000
-    with open(folder / TRUTH, encoding="utf-8") as f:
+    with open(truth_path(folder), encoding="utf-8") as f:
         truth = {r["id_number"]: r["expected_case_type"] for r in csv.DictReader(f)}
     assert {"dropout", "out_of_school", "non_continuation"} == set(truth.values())
 

@@ -38,11 +38,8 @@ def _counts(conn, province: str, term: str) -> dict[str, int]:
         "   and term = :t"), {"p": province, "t": term}).all())
 
 
-def later_swept_terms(conn: Engine | sa.Connection, province: str, term: Term) -> list[Term]:
+def later_swept_terms(conn: sa.Connection, province: str, term: Term) -> list[Term]:
     """Terms newer than `term` already in the ledger, oldest first."""
-    if isinstance(conn, Engine):
-        with conn.connect() as c:
-            return later_swept_terms(c, province, term)
     codes = conn.execute(sa.text("select term from ledger.swept_terms where province = :p"), {"p": province})
     return sorted(t for t in map(Term.parse, codes.scalars()) if t > term)
 
@@ -66,16 +63,17 @@ def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | Non
         newer = later_swept_terms(conn, settings.province, term)
         if newer and not rebuild:
             raise older_term_refused(term, newer)
+        terms = [term, *newer] if rebuild else [term]
         if rebuild:
             conn.execute(sa.text("select ledger.rebuild_from(:province, :term, cast(:run_id as uuid))"), params)
-        for t in [term, *newer] if rebuild else [term]:
+        for t in terms:
             conn.execute(sa.text("discard temp"))  # the steps' temp tables, made again for each term
             for step in SWEEP_STEPS:
                 run_sql(conn, f"ledger/{step}", {**params, "term": t.code})
         counts = _counts(conn, settings.province, term.code)
         failpoint("ledger")
     if rebuild:
-        counts["rebuilt_terms"] = [t.code for t in [term, *newer]]
+        counts["rebuilt_terms"] = [t.code for t in terms]
     log.info("ledger %s: %s", term, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return counts
 

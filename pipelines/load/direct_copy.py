@@ -28,13 +28,19 @@ PG_ENCODING = {"utf-8": "UTF8", "gbk": "GBK", "gb18030": "GB18030"}
 _BLANK_LINE = re.compile(rb"(?m)^[ \t,\r]*$")
 
 
+def _open_at_data(path: Path, stream: RowStream):
+    """The file in binary, positioned after the header line."""
+    f = open(path, "rb")
+    for _ in range(stream.header_line):
+        f.readline()
+    return f
+
+
 def copy_ready(path: Path, stream: RowStream) -> bool:
     """True when COPY can read the data lines of this CSV file as they are (one pass over the bytes)."""
     if stream.format != "csv" or stream.encoding not in PG_ENCODING:
         return False
-    with open(path, "rb") as f:
-        for _ in range(stream.header_line):
-            f.readline()
+    with _open_at_data(path, stream) as f:
         rest = b""
         while chunk := f.read(CHUNK):
             data = rest + chunk
@@ -66,9 +72,6 @@ class _Progress:
                      self.done / 1e6 / (now - self.started))
         return data
 
-    def readline(self, n: int = -1) -> bytes:
-        return self.f.readline(n)
-
 
 def copy_table(source: str, file_hash: str) -> str:
     return f"staging.{source}_copy_{file_hash[:16]}"
@@ -85,19 +88,16 @@ def copy_file(conn: Connection, src: Source, file_hash: str, path: Path, stream:
         f" line int generated always as identity (start with {stream.header_line + 1}))"))
     savepoint = conn.begin_nested()
     try:
-        with open(path, "rb") as f:
-            for _ in range(stream.header_line):
-                f.readline()
-            raw_copy(conn, f"copy {table} ({', '.join(fields)}) from stdin with (format csv, encoding "
-                           f"'{PG_ENCODING[stream.encoding]}', force_not_null ({', '.join(fields)}))",
-                     _Progress(f, path.name, path.stat().st_size))
+        with _open_at_data(path, stream) as f:
+            rows = raw_copy(conn, f"copy {table} ({', '.join(fields)}) from stdin with (format csv, encoding "
+                                  f"'{PG_ENCODING[stream.encoding]}', force_not_null ({', '.join(fields)}))",
+                            _Progress(f, path.name, path.stat().st_size))
     except psycopg2.Error as e:
         savepoint.rollback()
         log.info("%s: COPY cannot take the file as it is (%s); reading it row by row",
                  path.name, (str(e).strip().splitlines() or [type(e).__name__])[0])
         return None
     savepoint.commit()
-    rows = conn.execute(sa.text(f"select count(*) from {table}")).scalar()
     by_column = dict(zip(stream.columns, stream.positions))
     cols = [f"c{by_column[c.name]} as {c.name}" if c.name in by_column else f"null::text as {c.name}"
             for c in src.columns]

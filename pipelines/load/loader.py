@@ -10,8 +10,8 @@ import io
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
+from ..db import raw_copy
 from ..errors import InputError
 from ..sources import REQUIRED_SOURCES, SOURCES
 from ..terms import Term
@@ -167,7 +168,6 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
             stream.close()
         else:
             relation = None
-            from ..db import raw_copy
             raw_copy(conn, f"copy staging.{source}_raw ({cols}) from stdin", _CopyBuffer(lines()))
         if problems:
             conn.execute(sa.text(
@@ -238,7 +238,6 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " and r.severity = 'rejected')"), key).scalar()
         conn.execute(sa.text("set local maintenance_work_mem = '512MB'"))
         conn.execute(sa.text("select core.attach_partition(:s, :p, :t)"), key)
-        conn.execute(sa.text(f"analyze {partition.removesuffix('_new')}"))
         conn.execute(sa.text(
             "update audit.file_manifest set status = 'superseded', superseded_at = now() where province = :p"
             " and term = :t and source = :s and status = 'published' and file_hash <> :h"), key)

@@ -46,4 +46,3 @@ from t_roster ro
 where ro.person_key is null and not exists (select 1 from t_roster_name c where c.line = ro.line and c.n > 1);
 
 create index on t_roster (person_key);
-analyze t_roster;

@@ -27,7 +27,7 @@ begin
 end $$;
 
 -- Put the table from core.new_partition in place of the province's partition of that term (indexes are built
--- on attach).
+-- on attach), with fresh statistics for the matching that reads it next.
 create function core.attach_partition(p_source text, p_province text, p_term text) returns void
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
@@ -48,6 +48,7 @@ begin
   end if;
   execute format('alter table core.%I rename to %I', leaf || '_new', leaf);
   execute format('alter table core.%I attach partition core.%I for values in (%L)', by_term, leaf, p_province);
+  execute format('analyze core.%I', leaf);
 end $$;
 
 -- Re-create every core table as a partitioned table, moving the rows it holds.
