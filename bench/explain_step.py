@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from pipelines import SQL_DIR, db
 from pipelines.config import Settings
-from pipelines.match import MATCH_TABLES, match_params
+from pipelines.match import MATCH_TABLES, SESSION_SETTINGS, match_params, match_sql
 from pipelines.terms import Term
 
 from .run_bench import TERM
@@ -37,14 +37,22 @@ def run(children: int, top: int, data: Path, step: str = "match", term: str = TE
     params = {**match_params(Settings(province="41"), Term.parse(term)), "run_id": None}
     timed: list[tuple[float, str, str, str]] = []
     per_file: dict[str, float] = {}
+    with db.engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # the rows an earlier run of this script wrote and rolled back would otherwise be scanned and vacuumed again
+        for table in MATCH_TABLES:
+            conn.execute(sa.text(f"vacuum {table}"))
     with db.engine(url).connect() as conn, conn.begin() as txn:
-        conn.execute(sa.text("set local work_mem = '256MB'"))
         if step == "match":
+            for setting in SESSION_SETTINGS:
+                conn.execute(sa.text(setting))
             for table in MATCH_TABLES:
                 conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
-        for path in sorted((SQL_DIR / step).glob("0*.sql")):
+            files = match_sql(conn, params)
+        else:
+            files = [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / step).glob("0*.sql"))]
+        for path, sql in files:
             per_file[path.name] = 0.0
-            for stmt in statements(path.read_text(encoding="utf-8")):
+            for stmt in statements(sql):
                 t = time.monotonic()
                 if EXPLAINABLE.match(stmt):
                     explained = conn.execute(sa.text(f"explain (analyze, costs off, timing off) {stmt}"), params)

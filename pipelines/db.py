@@ -99,7 +99,7 @@ def database_url(settings: Settings) -> str:
 @lru_cache(maxsize=8)
 def _engine(url: str) -> Engine:
     return sa.create_engine(_driver(url), pool_pre_ping=True, future=True,
-                            connect_args={"application_name": "kcbx", "options": "-c timezone=Asia/Shanghai"})
+                            connect_args={"application_name": "kcbx", "options": "-c timezone=Asia/Shanghai -c temp_buffers=1GB"})
 
 
 def engine(settings_or_url: Settings | str) -> Engine:

@@ -6,20 +6,26 @@ file decides is documented in the file itself and in docs/matching.md.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from . import SQL_DIR
 from .config import Settings
-from .db import run_sql
 from .faults import failpoint
 from .terms import Term
 
 log = logging.getLogger("kcbx.match")
 
-MATCH_TABLES = ["match.person_term", "match.findings", "match.suspect_outcomes", "match.review_queue",
+# replaced by each run (match.person_term is replaced a partition at a time, in 03_person_status.sql)
+MATCH_TABLES = ["match.findings", "match.suspect_outcomes", "match.review_queue",
                 "match.unregistered_attendees", "report.school_reconciliation"]
+
+
+# Every join of a province's term is an equi-join of about a million rows on both sides: hashing them (in memory,
+# with this work_mem) beats sorting them for merge joins, which the planner prefers on multi-column keys.
+SESSION_SETTINGS = ("set local work_mem = '256MB'", "set local enable_mergejoin = off")
 
 
 def match_params(settings: Settings, term: Term) -> dict:
@@ -28,14 +34,23 @@ def match_params(settings: Settings, term: Term) -> dict:
             "age_min": settings.school_age_min, "age_max": settings.school_age_max}
 
 
+def match_sql(conn, params: dict) -> list[tuple[Path, str]]:
+    """The files of sql/match/ in order, with the name of the fresh match.person_term partition this run fills."""
+    partition = conn.execute(sa.text("select core.new_partition('match.person_term', :province, :term)"),
+                             params).scalar()
+    return [(path, path.read_text(encoding="utf-8").replace("{{person_term_partition}}", partition))
+            for path in sorted((SQL_DIR / "match").glob("*.sql"))]
+
+
 def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
     params = match_params(settings, term)
     with eng.begin() as conn:
-        conn.execute(sa.text("set local work_mem = '256MB'"))
+        for setting in SESSION_SETTINGS:
+            conn.execute(sa.text(setting))
         for table in MATCH_TABLES:
             conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
-        for path in sorted((SQL_DIR / "match").glob("*.sql")):
-            run_sql(conn, f"match/{path.name}", params)
+        for path, sql in match_sql(conn, params):
+            conn.execute(sa.text(sql), params)
         counts = dict(conn.execute(sa.text(
             "select 'finding_' || case_type, count(*) from match.findings where province = :province and term = :term"
             " group by 1 union all select 'status_' || status, count(*) from match.person_term"

@@ -12,11 +12,15 @@ from tests.helpers import rows
 T = "2025-autumn"
 
 
-def person(conn, key, county, status, school_age=True, term=T):
-    conn.execute(sa.text(
-        "insert into match.person_term (province, term, person_key, id_number, name, region_code, in_hukou,"
-        " school_age, status) values ('41', :t, :k, :k, '张三', :c, true, :sa, :s)"),
-        {"t": term, "k": key, "c": county, "sa": school_age, "s": status})
+def persons(conn, rows, term=T):
+    """match.person_term rows of a term, put in place the way matching does: a fresh partition, then attached."""
+    leaf = conn.execute(sa.text("select core.new_partition('match.person_term', '41', :t)"), {"t": term}).scalar()
+    for key, county, status, *school_age in rows:
+        conn.execute(sa.text(
+            f"insert into {leaf} (province, term, person_key, id_number, name, region_code, in_hukou, school_age,"
+            " status) values ('41', :t, :k, :k, '张三', :c, true, :sa, :s)"),
+            {"t": term, "k": key, "c": county, "sa": school_age[0] if school_age else True, "s": status})
+    conn.execute(sa.text("select core.attach_partition('match.person_term', '41', :t)"), {"t": term})
 
 
 def case(conn, key, county, case_type, term=T):
@@ -36,18 +40,14 @@ def case(conn, key, county, case_type, term=T):
 def build(settings):
     eng = db.prepare(settings)
     with eng.begin() as c:
-        for i in range(7):
-            person(c, f"A{i}", "410102", "enrolled_reported")
-        person(c, "A7", "410102", "exempt")
-        person(c, "A8", "410102", "enrolled_not_reported")
-        person(c, "A9", "410102", "not_enrolled")
-        person(c, "A10", "410102", "not_enrolled", school_age=False)
-        for i in range(4):
-            person(c, f"B{i}", "410302", "enrolled_reported")
+        persons(c, [(f"A{i}", "410102", "enrolled_reported") for i in range(7)]
+                + [("A7", "410102", "exempt"), ("A8", "410102", "enrolled_not_reported"),
+                   ("A9", "410102", "not_enrolled"), ("A10", "410102", "not_enrolled", False)]
+                + [(f"B{i}", "410302", "enrolled_reported") for i in range(4)])
         case(c, "A8", "410102", "dropout")
         case(c, "A9", "410102", "out_of_school")
         case(c, "C0", "410303", "national_suspect")   # a county with no pupils at all
-        person(c, "B0", "410302", "enrolled_reported", term="2025-spring")  # an earlier term with no cases
+        persons(c, [("B0", "410302", "enrolled_reported")], term="2025-spring")  # an earlier term with no cases
     refresh_report_tables(eng, settings, Term.parse(T))
     refresh_report_tables(eng, settings, Term.parse("2025-spring"))
     return eng

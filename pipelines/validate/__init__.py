@@ -19,7 +19,7 @@ from ..faults import failpoint
 from ..sources import SOURCES
 from ..terms import Term
 from .gx_runner import GxExpectation, run_suite, render_data_docs  # noqa: F401 - re-exported
-from .rules import Rule, render, rules_for
+from .rules import Rule, rules_for
 
 log = logging.getLogger("kcbx.validate")
 
@@ -41,23 +41,40 @@ def _params(settings: Settings, term: Term, file_hash: str) -> dict:
             "grade_tolerance": settings.grade_age_tolerance, "file_hash": file_hash}
 
 
-def _braces(sql: str) -> str:
-    """GX fills {batch} with str.format: literal braces (regex quantifiers) must be doubled."""
-    return sql.replace("{", "{{").replace("}", "}}")
+def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
+    """Evaluate every rule on every staged row of the file in one scan.
+
+    The result is a table `staging.checks_<hash>`: one row per line, with one boolean per rule (`r0`, `r1`, … in
+    the order of `rules`). GX validates this table, and the problem rows recorded in `audit.row_issues` come from
+    it, so the Data Docs and the audit trail cannot differ.
+    """
+    table = f"staging.checks_{params['file_hash'][:16]}"
+    flags = ", ".join(f"coalesce({r.where}, false) as r{i}" for i, r in enumerate(rules))
+    conn.execute(sa.text(f"drop table if exists {table}"))
+    conn.execute(sa.text(f"create unlogged table {table} as select b.line, {flags} from staging.{source} b"
+                         " where b.file_hash = :file_hash"), params)
+    conn.execute(sa.text(f"analyze {table}"))
+    return table
 
 
-def _record_row_issues(conn, source: str, file_name: str, rules: list[Rule], params: dict, run_id) -> None:
+def _record_row_issues(conn, source: str, file_name: str, rules: list[Rule], checks: str, params: dict,
+                       run_id) -> None:
     conn.execute(sa.text("delete from audit.row_issues where file_hash = :file_hash and term = :term and"
                          " province = :province and rule <> 'unreadable_row'"), params)
-    for r in rules:
-        value = f"b.{r.column}_raw" if r.column else "null"
-        conn.execute(sa.text(
-            f"insert into audit.row_issues (file_hash, province, term, source, file_name, line, column_name, value,"
-            f" rule, severity, message, run_id) select b.file_hash, b.province, b.term, :source, :file_name, b.line,"
-            f" :column, left({value}, 200), :rule, :severity, :message, :run_id from staging.{source} b"
-            f" where b.file_hash = :file_hash and ({r.where})"),
-            {**params, "source": source, "file_name": file_name, "column": r.column, "rule": r.name,
-             "severity": r.severity, "message": r.message, "run_id": run_id})
+    if not rules:
+        return
+    issues = ", ".join(f"(c.r{i}, :rule{i}, :column{i}, {f'b.{r.column}_raw' if r.column else 'null::text'},"
+                       f" :severity{i}, :message{i})" for i, r in enumerate(rules))
+    bound = {f"{k}{i}": v for i, r in enumerate(rules)
+             for k, v in (("rule", r.name), ("column", r.column), ("severity", r.severity), ("message", r.message))}
+    conn.execute(sa.text(
+        f"insert into audit.row_issues (file_hash, province, term, source, file_name, line, column_name, value,"
+        f" rule, severity, message, run_id) select b.file_hash, b.province, b.term, :source, :file_name, b.line,"
+        f" r.column_name, left(r.value, 200), r.rule, r.severity, r.message, :run_id"
+        f" from {checks} c join staging.{source} b on b.file_hash = :file_hash and b.line = c.line"
+        f" cross join lateral (values {issues}) r(failed, rule, column_name, value, severity, message)"
+        f" where ({' or '.join(f'c.r{i}' for i in range(len(rules)))}) and r.failed"),
+        {**params, **bound, "source": source, "file_name": file_name, "run_id": run_id})
 
 
 def validate_staged(eng: Engine, settings: Settings, term: Term, source: str, file_hash: str, file_name: str,
@@ -72,11 +89,12 @@ def validate_staged(eng: Engine, settings: Settings, term: Term, source: str, fi
             "select rows_read from audit.file_manifest where province = :province and source = :s and"
             " term = :prev and status in ('published', 'superseded') order by published_at desc limit 1"),
             {**params, "s": source, "prev": term.previous().code}).scalar()
-        _record_row_issues(conn, source, file_name, rules, params, run_id)
+        checks = _evaluate_rules(conn, source, rules, params)
+        _record_row_issues(conn, source, file_name, rules, checks, params, run_id)
 
     expectations = [GxExpectation("unexpected_rows_expectation",
-                                   {"unexpected_rows_query": f"select line from (select * from {{batch}}) b where {_braces(render(r.where, params))}"},
-                                   r.severity, r.name, r.message) for r in rules]
+                                  {"unexpected_rows_query": f"select line from {{batch}} where r{i}"},
+                                  r.severity, r.name, r.message, r.where) for i, r in enumerate(rules)]
     drift_bounds = None
     if previous and SOURCES[source].volume_steady:
         lo = int(previous * (1 - settings.volume_drift_limit))
@@ -84,9 +102,10 @@ def validate_staged(eng: Engine, settings: Settings, term: Term, source: str, fi
         drift_bounds = (lo, hi)
         expectations.append(GxExpectation("expect_table_row_count_to_be_between",
                                           {"min_value": lo, "max_value": hi}, "batch", "volume_drift"))
-    results = run_suite(settings, source, file_hash, expectations)
+    results = run_suite(settings, source, f"select * from {checks}", expectations)
 
     with eng.begin() as conn:
+        conn.execute(sa.text(f"drop table {checks}"))
         counts = conn.execute(sa.text(
             "select count(distinct line) filter (where severity = 'rejected'),"
             " count(distinct line) filter (where severity = 'warning' and line not in (select line from"

@@ -27,6 +27,7 @@ class GxExpectation:
     severity: str            # batch | rejected | warning
     name: str
     message: str = ""
+    where: str = ""          # the rule's SQL predicate, shown with the expectation
 
     def __hash__(self):
         return hash((self.type, self.name))
@@ -56,7 +57,8 @@ def _gx_root(settings: Settings) -> Path:
     return root
 
 
-def run_suite(settings: Settings, source: str, file_hash: str, expectations: list[GxExpectation]) -> list[GxResult]:
+def run_suite(settings: Settings, source: str, query: str, expectations: list[GxExpectation]) -> list[GxResult]:
+    """Validate the rows of `query` (one staged file's rule checks) with the given expectations."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
@@ -75,7 +77,7 @@ def run_suite(settings: Settings, source: str, file_hash: str, expectations: lis
         except Exception:  # noqa: BLE001 - absent on first use, or left broken by a killed run
             stale = Path(ctx.root_directory) / "validation_definitions" / f"{name}.json"
             stale.unlink(missing_ok=True)
-    asset = ds.add_query_asset(asset_name, query=f"select * from staging.{source} where file_hash = '{file_hash}'")
+    asset = ds.add_query_asset(asset_name, query=query)
     batch = asset.add_batch_definition_whole_table("file")
     suite = ctx.suites.add(gx.ExpectationSuite(name=suite_name))
     by_id = {}
@@ -86,7 +88,7 @@ def run_suite(settings: Settings, source: str, file_hash: str, expectations: lis
             exp = gxe.ExpectTableRowCountToBeBetween(**e.kwargs)
         else:
             raise ValueError(f"unsupported expectation {e.type}")
-        exp.meta = {"rule": e.name, "severity": e.severity}
+        exp.meta = {"rule": e.name, "severity": e.severity, **({"where": e.where} if e.where else {})}
         exp = suite.add_expectation(exp)
         by_id[exp.id] = e
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))

@@ -1,16 +1,15 @@
 """Validation rules: named SQL predicates over one staged file, each with a severity.
 
-A rule's `where` is true for a problem row of `staging.<source>` (aliased `b`). The same predicate feeds the GX
-expectation (`UnexpectedRowsExpectation`) and the INSERT of the offending rows into `audit.row_issues`, so what
-the Data Docs report and what the audit trail lists cannot differ. Generic rules come from the column kinds in
+A rule's `where` is true for a problem row of `staging.<source>` (aliased `b`), with `:parameters` bound by the
+driver. All rules of a file are evaluated in one scan into a table of per-row results, which both the GX
+expectations (`UnexpectedRowsExpectation`) and the audit trail (`audit.row_issues`) read, so what the Data Docs
+report and what the audit trail lists cannot differ. Generic rules come from the column kinds in
 pipelines/sources.py; source-specific ones from expectations/<source>.json.
 """
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from datetime import date
 
 from .. import EXPECTATIONS_DIR
 from ..sources import SOURCES, Source
@@ -86,23 +85,3 @@ def specific_rules(src: Source) -> list[Rule]:
 def rules_for(source: str) -> list[Rule]:
     src = SOURCES[source]
     return generic_rules(src) + specific_rules(src)
-
-
-_PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
-
-
-def render(sql: str, params: dict) -> str:
-    """Bind our own parameters (term dates, province, ages, hashes) as SQL literals for GX query text."""
-    def lit(m: re.Match) -> str:
-        v = params[m.group(1)]
-        if isinstance(v, bool) or v is None:
-            raise ValueError(f"parameter {m.group(1)} cannot be a literal")
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, date):
-            return f"date '{v.isoformat()}'"
-        s = str(v)
-        if not re.fullmatch(r"[0-9A-Za-z_\-]*", s):
-            raise ValueError(f"parameter {m.group(1)} has unexpected characters")
-        return f"'{s}'"
-    return _PARAM.sub(lit, sql)

@@ -5,7 +5,8 @@
 -- Rows matching no hukou child keep their own key: the ID number, else XJ:<学籍号>, else NBG:<name|birth|gender>.
 
 create temp table t_hukou on commit drop as
-select distinct on (h.id_number) h.*, kcbx.age_on(h.birth_date, :age_cutoff) as age
+select distinct on (h.id_number) h.*, kcbx.age_on(h.birth_date, :age_cutoff) as age,
+  'G' || h.id_number as student_no_key
 from core.hukou h
 where h.province = :province and h.term = :term and h.id_number is not null
 order by h.id_number, h.line;
@@ -13,8 +14,7 @@ create unique index on t_hukou (id_number);
 analyze t_hukou;
 
 create temp table t_hukou_nbg on commit drop as
-select name_key, birth_date, gender, min(id_number) as id_number, count(*) as n,
-       jsonb_agg(jsonb_build_object('id_number', id_number, 'line', line)) as candidates
+select name_key, birth_date, gender, min(id_number) as id_number, count(*) as n
 from t_hukou where name_key is not null and birth_date is not null and gender is not null
 group by 1, 2, 3;
 analyze t_hukou_nbg;
@@ -28,18 +28,19 @@ select r.*, coalesce(left(r.school_region_code, 2) = :province, false) as in_pro
        when by_nbg.id_number is not null then 'name_birth_gender' else 'own_key' end as match_method
 from core.registry r
 left join t_hukou by_id on by_id.id_number = r.id_number
-left join t_hukou by_xj on by_id.id_number is null and r.student_no = 'G' || by_xj.id_number
+left join t_hukou by_xj on by_id.id_number is null and r.student_no = by_xj.student_no_key
 left join t_hukou_nbg by_nbg on by_id.id_number is null and by_xj.id_number is null and by_nbg.n = 1
   and by_nbg.name_key = r.name_key and by_nbg.birth_date = r.birth_date and by_nbg.gender = r.gender
 where r.province = :province and r.term = :term;
 
 insert into match.review_queue (province, term, source, file_hash, line, reason, candidates)
-select :province, :term, 'registry', r.file_hash, r.line, 'ambiguous_name_birth_gender', c.candidates
-from t_reg r join t_hukou_nbg c
+select :province, :term, 'registry', r.file_hash, r.line, 'ambiguous_name_birth_gender',
+       jsonb_agg(jsonb_build_object('id_number', h.id_number, 'line', h.line) order by h.line)
+from t_reg r
+join t_hukou_nbg c
   on c.n > 1 and c.name_key = r.name_key and c.birth_date = r.birth_date and c.gender = r.gender
-where r.match_method = 'own_key';
+join t_hukou h on h.name_key = r.name_key and h.birth_date = r.birth_date and h.gender = r.gender
+where r.match_method = 'own_key'
+group by r.file_hash, r.line;
 
-create index on t_reg (person_key);
-create index on t_reg (id_number);
-create index on t_reg (student_no);
 analyze t_reg;

@@ -45,4 +45,3 @@ select :province, :term, ro.school_id, ro.file_hash, ro.line, ro.id_number, ro.n
 from t_roster ro
 where ro.person_key is null and not exists (select 1 from t_roster_name c where c.line = ro.line and c.n > 1);
 
-create index on t_roster (person_key);

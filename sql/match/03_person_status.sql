@@ -4,6 +4,10 @@
 -- → moved out (户籍迁出) → transferred out only (转出) → not enrolled. Over the school-age limit, a child who
 -- would be a finding is aged_out instead.
 
+-- The intermediate tables carry plain columns; each person's evidence (JSON) is built once, in the final insert.
+
+-- per person: what the registry rows say, and the row that speaks for the pupil (an in-province 在读 row first,
+-- then 休学, then the first line; a term's registry is one file, so its line numbers are unique)
 create temp table t_reg_flags on commit drop as
 select person_key,
   bool_or(registry_status = '死亡') as dead,
@@ -15,28 +19,22 @@ select person_key,
   bool_or(registry_status in ('在读', '休学') and grade >= 7) as in_junior_high,
   bool_or(registry_status = '转出') as transferred,
   bool_or(in_province) as any_in_province,
-  bool_or(id_valid) as id_valid
+  bool_or(id_valid) as id_valid,
+  min(case when in_province and registry_status = '在读' then 0 when registry_status = '休学' then 1 else 2 end
+      * 10000000000 + line) % 10000000000 as line
 from t_reg group by person_key;
-analyze t_reg_flags;
 
--- the row that speaks for the pupil: an in-province 在读 row first, then 休学, then the first line
 create temp table t_reg_person on commit drop as
-select f.*, b.school_id, b.grade, b.school_region_code as school_region, b.match_method, b.id_number, b.name,
-  b.name_key, b.gender, b.birth_date,
-  jsonb_build_object('source', 'registry', 'file_hash', b.file_hash, 'line', b.line, 'school_id', b.school_id,
-                     'registry_status', b.registry_status) as evidence
-from t_reg_flags f
-join (select distinct on (person_key) * from t_reg
-      order by person_key, (in_province and registry_status = '在读') desc, (registry_status = '休学') desc, line) b
-  using (person_key);
-create index on t_reg_person (person_key);
+select f.*, b.file_hash, b.school_id, b.grade, b.school_region_code as school_region, b.registry_status,
+  b.match_method, b.id_number, b.name, b.name_key, b.gender, b.birth_date
+from t_reg_flags f join t_reg b on b.line = f.line;
 analyze t_reg_person;
 
+-- the first roster line reporting the pupil
 create temp table t_reported on commit drop as
-select person_key, (array_agg(jsonb_build_object('source', 'roster', 'file_hash', file_hash, 'line', line,
-                    'school_id', school_id, 'match_method', match_method) order by line))[1] as evidence
-from t_roster where person_key is not null group by person_key;
-create index on t_reported (person_key);
+select distinct on (person_key) person_key, file_hash, line, school_id, match_method
+from t_roster where person_key is not null
+order by person_key, line;
 analyze t_reported;
 
 create temp table t_review on commit drop as
@@ -68,57 +66,64 @@ where province = :province and term = :term and id_number is not null
 analyze t_graduate;
 
 create temp table t_person on commit drop as
-select k.person_key,
-  coalesce(h.id_number, r.id_number) as id_number, coalesce(h.id_valid, r.id_valid) as id_valid,
-  coalesce(h.name, r.name) as name, coalesce(h.name_key, r.name_key) as name_key,
-  coalesce(h.gender, r.gender) as gender, coalesce(h.birth_date, r.birth_date) as birth_date,
-  kcbx.age_on(coalesce(h.birth_date, r.birth_date), :age_cutoff) as age,
-  coalesce(h.region_code, left(r.school_region, 6)) as region_code,
-  r.school_id, r.grade, h.id_number is not null as in_hukou, h.hukou_status,
-  coalesce(r.dead, false) or d.id_number is not null or h.hukou_status = '死亡' as dead,
-  coalesce(r.enrolled_here, false) as enrolled_here, coalesce(r.on_leave, false) as on_leave,
-  coalesce(r.elsewhere, false) as elsewhere, coalesce(r.completed, false) as completed,
-  coalesce(r.primary_graduate, false) or g.id_number is not null as primary_graduate,
-  coalesce(r.in_junior_high, false) as in_junior_high, coalesce(r.transferred, false) as transferred,
-  rep.evidence as reported_evidence, rv.person_key is not null as in_review,
-  x.home_teaching, x.evidence as exemption_evidence,
-  r.evidence as registry_evidence, coalesce(r.match_method, 'hukou') as match_method
-from (select id_number as person_key from t_hukou union select person_key from t_reg_person where any_in_province) k
-left join t_hukou h on h.id_number = k.person_key
-left join t_reg_person r on r.person_key = k.person_key
-left join t_reported rep on rep.person_key = k.person_key
-left join t_review rv on rv.person_key = k.person_key
-left join t_exempt x on x.id_number = k.person_key
-left join t_dead_before d on d.id_number = k.person_key
-left join t_graduate g on g.id_number = k.person_key;
+select p.*, coalesce(p.age between :age_min and :age_max, false) as school_age,
+  case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
+       then 'aged_out' else p.base end as status
+from (
+  select k.person_key,
+    coalesce(h.id_number, r.id_number) as id_number, coalesce(h.id_valid, r.id_valid) as id_valid,
+    coalesce(h.name, r.name) as name, coalesce(h.name_key, r.name_key) as name_key,
+    coalesce(h.gender, r.gender) as gender, coalesce(h.birth_date, r.birth_date) as birth_date,
+    coalesce(h.age, kcbx.age_on(r.birth_date, :age_cutoff)) as age,
+    coalesce(h.region_code, left(r.school_region, 6)) as region_code,
+    r.school_id, r.grade, h.id_number is not null as in_hukou,
+    coalesce(r.primary_graduate, false) or g.id_number is not null as primary_graduate,
+    coalesce(r.in_junior_high, false) as in_junior_high,
+    coalesce(r.match_method, 'hukou') as match_method,
+    r.file_hash as reg_file_hash, r.line as reg_line, r.registry_status,
+    rep.file_hash as rep_file_hash, rep.line as rep_line, rep.school_id as rep_school_id,
+    rep.match_method as rep_match_method, x.evidence as exemption_evidence,
+    case
+      when coalesce(r.dead, false) or d.id_number is not null or h.hukou_status = '死亡' then 'deceased'
+      when rep.line is not null then 'enrolled_reported'
+      when r.completed and not (r.enrolled_here or r.on_leave or r.elsewhere) then 'completed'
+      when r.on_leave then 'on_leave'
+      when r.elsewhere then 'enrolled_elsewhere'
+      when x.home_teaching then 'home_teaching'
+      when x.id_number is not null then 'exempt'
+      when rv.person_key is not null then 'needs_review'
+      when r.enrolled_here then 'enrolled_not_reported'
+      when h.hukou_status = '迁出' then 'moved_out'
+      when r.transferred then 'transferred_out'
+      else 'not_enrolled' end as base
+  from (select id_number as person_key from t_hukou union select person_key from t_reg_person where any_in_province) k
+  left join t_hukou h on h.id_number = k.person_key
+  left join t_reg_person r on r.person_key = k.person_key
+  left join t_reported rep on rep.person_key = k.person_key
+  left join t_review rv on rv.person_key = k.person_key
+  left join t_exempt x on x.id_number = k.person_key
+  left join t_dead_before d on d.id_number = k.person_key
+  left join t_graduate g on g.id_number = k.person_key
+  offset 0  -- keeps the subquery whole: its age and base are computed once per row, not at every reference
+) p;
 analyze t_person;
 
-insert into match.person_term (province, term, person_key, id_number, id_valid, name, name_key, gender, birth_date,
-  age, region_code, school_id, grade, in_hukou, school_age, status, status_evidence, match_method)
+-- into the fresh partition pipelines/match.py made with core.new_partition for this run: indexed once, when it
+-- replaces the term's previous partition below
+insert into {{person_term_partition}} (province, term, person_key, id_number, id_valid, name, name_key, gender,
+  birth_date, age, region_code, school_id, grade, in_hukou, school_age, status, status_evidence, match_method)
 select :province, :term, person_key, id_number, id_valid, name, name_key, gender, birth_date, age, region_code,
-  school_id, grade, in_hukou, coalesce(age between :age_min and :age_max, false),
-  case when base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and age > :age_max
-       then 'aged_out' else base end,
-  case base when 'enrolled_reported' then reported_evidence
-            when 'exempt' then exemption_evidence when 'home_teaching' then exemption_evidence
-            else coalesce(registry_evidence, jsonb_build_object('source', 'hukou')) end,
+  school_id, grade, in_hukou, school_age, status,
+  case when base = 'enrolled_reported'
+         then jsonb_build_object('source', 'roster', 'file_hash', rep_file_hash, 'line', rep_line,
+                                 'school_id', rep_school_id, 'match_method', rep_match_method)
+       when base in ('exempt', 'home_teaching') then exemption_evidence
+       when reg_line is not null
+         then jsonb_build_object('source', 'registry', 'file_hash', reg_file_hash, 'line', reg_line,
+                                 'school_id', school_id, 'registry_status', registry_status)
+       else jsonb_build_object('source', 'hukou') end,
   match_method
-from (
-  select p.*, case
-    when dead then 'deceased'
-    when reported_evidence is not null then 'enrolled_reported'
-    when completed and not (enrolled_here or on_leave or elsewhere) then 'completed'
-    when on_leave then 'on_leave'
-    when elsewhere then 'enrolled_elsewhere'
-    when home_teaching then 'home_teaching'
-    when exemption_evidence is not null then 'exempt'
-    when in_review then 'needs_review'
-    when enrolled_here then 'enrolled_not_reported'
-    when hukou_status = '迁出' then 'moved_out'
-    when transferred then 'transferred_out'
-    else 'not_enrolled' end as base
-  from t_person p
-) s;
+from t_person;
 
--- the findings and the ledger join this term's rows next
-analyze match.person_term;
+-- the findings and the ledger join this term's rows next (attaching analyzes the partition)
+select core.attach_partition('match.person_term', :province, :term);

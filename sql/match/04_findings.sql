@@ -9,14 +9,14 @@ select f.province, f.term, f.person_key, f.case_type, f.id_number, f.id_valid, f
   f.region_code, f.school_id, f.grade, pov.household_type is not null, pov.household_type,
   coalesce(sg.groups, '{}'), f.match_method, f.status_evidence
 from (
-  select pt.*, p.primary_graduate, case
-      when pt.status = 'enrolled_not_reported' then 'dropout'
-      when pt.status in ('not_enrolled', 'transferred_out') and p.primary_graduate and not p.in_junior_high
-        then 'non_continuation'
-      when pt.status in ('not_enrolled', 'transferred_out') and pt.in_hukou then 'out_of_school'
+  select pt.*, case
+      when p.status = 'enrolled_not_reported' then 'dropout'
+      when p.primary_graduate and not p.in_junior_high then 'non_continuation'
+      when p.in_hukou then 'out_of_school'
     end as case_type
-  from match.person_term pt join t_person p on p.person_key = pt.person_key
-  where pt.province = :province and pt.term = :term and pt.school_age
+  from t_person p
+  join match.person_term pt on pt.province = :province and pt.term = :term and pt.person_key = p.person_key
+  where p.school_age and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out')
 ) f
 left join (
   select id_number, min(household_type) as household_type from core.poverty

@@ -10,13 +10,7 @@
 create temp table t_school_reg on commit drop as
 select school_id, person_key, min(left(school_region_code, 6)) as region_code
 from t_reg where in_province and registry_status = '在读' group by 1, 2;
-create index on t_school_reg (person_key);
 analyze t_school_reg;
-
-create temp table t_school_rep on commit drop as
-select distinct school_id, person_key from t_roster where person_key is not null;
-create index on t_school_rep (person_key);
-analyze t_school_rep;
 
 insert into report.school_reconciliation (term, school_id, registry_count, last_term_count, reported_count,
   unexplained_difference, province, region_code, dropouts_listed, review_listed, unregistered_listed,
@@ -30,8 +24,8 @@ with reg_side as (
   left join match.findings f on f.province = :province and f.term = :term and f.person_key = r.person_key
     and f.case_type = 'dropout'
   left join t_review v on v.person_key = r.person_key
-  left join (select person_key, array_agg(school_id) as schools, min(school_id) as any_school
-             from t_school_rep group by 1) rp on rp.person_key = r.person_key
+  left join (select person_key, array_agg(distinct school_id) as schools, min(school_id) as any_school
+             from t_roster where person_key is not null group by 1) rp on rp.person_key = r.person_key
   group by r.school_id
 ), roster_side as (
   select t.school_id, count(*) as reported_count,
