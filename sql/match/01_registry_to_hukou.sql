@@ -13,25 +13,34 @@ order by h.id_number, h.line;
 create unique index on t_hukou (id_number);
 analyze t_hukou;
 
+-- by ID number: nearly every row; the weaker keys are tried only on the rows left
+create temp table t_reg on commit drop as
+select r.*, coalesce(left(r.school_region_code, 2) = :province, false) as in_province,
+  by_id.id_number as person_key, case when by_id.id_number is not null then 'id' end as match_method
+from core.registry r
+left join t_hukou by_id on by_id.id_number = r.id_number
+where r.province = :province and r.term = :term;
+
+update t_reg r set person_key = h.id_number, match_method = 'student_no'
+from t_hukou h where r.person_key is null and r.student_no = h.student_no_key;
+
+-- hukou children by name, birth date and gender, for the rows still without a person
 create temp table t_hukou_nbg on commit drop as
-select name_key, birth_date, gender, min(id_number) as id_number, count(*) as n
-from t_hukou where name_key is not null and birth_date is not null and gender is not null
+select h.name_key, h.birth_date, h.gender, min(h.id_number) as id_number, count(*) as n
+from t_hukou h
+where exists (select 1 from t_reg r where r.person_key is null and r.name_key = h.name_key
+                and r.birth_date = h.birth_date and r.gender = h.gender)
 group by 1, 2, 3;
 analyze t_hukou_nbg;
 
--- one statement, each key tried only where the stronger ones found nobody
-create temp table t_reg on commit drop as
-select r.*, coalesce(left(r.school_region_code, 2) = :province, false) as in_province,
-  coalesce(by_id.id_number, by_xj.id_number, by_nbg.id_number, r.id_number, 'XJ:' || r.student_no,
-           'NBG:' || r.name_key || '|' || r.birth_date || '|' || r.gender) as person_key,
-  case when by_id.id_number is not null then 'id' when by_xj.id_number is not null then 'student_no'
-       when by_nbg.id_number is not null then 'name_birth_gender' else 'own_key' end as match_method
-from core.registry r
-left join t_hukou by_id on by_id.id_number = r.id_number
-left join t_hukou by_xj on by_id.id_number is null and r.student_no = by_xj.student_no_key
-left join t_hukou_nbg by_nbg on by_id.id_number is null and by_xj.id_number is null and by_nbg.n = 1
-  and by_nbg.name_key = r.name_key and by_nbg.birth_date = r.birth_date and by_nbg.gender = r.gender
-where r.province = :province and r.term = :term;
+update t_reg r set person_key = c.id_number, match_method = 'name_birth_gender'
+from t_hukou_nbg c
+where r.person_key is null and c.n = 1 and c.name_key = r.name_key and c.birth_date = r.birth_date
+  and c.gender = r.gender;
+
+update t_reg set match_method = 'own_key',
+  person_key = coalesce(id_number, 'XJ:' || student_no, 'NBG:' || name_key || '|' || birth_date || '|' || gender)
+where person_key is null;
 
 insert into match.review_queue (province, term, source, file_hash, line, reason, candidates)
 select :province, :term, 'registry', r.file_hash, r.line, 'ambiguous_name_birth_gender',

@@ -4,19 +4,25 @@
 -- goes to the review queue (never chosen automatically) and the candidates get status needs_review.
 -- Reported rows matching nobody are 人在籍不在: listed for the school, not a dropout.
 
+-- by ID number: nearly every row (an ID held by several registry rows: the in-province pupil first)
 create temp table t_roster on commit drop as
-select ro.*, coalesce(by_id.person_key, by_key.person_key, by_xj.person_key) as person_key,
-  case when coalesce(by_id.person_key, by_key.person_key) is not null then 'id'
-       when by_xj.person_key is not null then 'student_no' end as match_method
+select ro.*, by_id.person_key, case when by_id.person_key is not null then 'id' end as match_method
 from core.roster ro
-left join (select distinct on (id_number) id_number, person_key from t_reg where id_number is not null
-           order by id_number, in_province desc, person_key) by_id on by_id.id_number = ro.id_number
-left join (select distinct person_key from t_reg) by_key
-  on by_id.person_key is null and by_key.person_key = ro.id_number
-left join (select distinct on (student_no) student_no, person_key from t_reg where student_no is not null
-           order by student_no, in_province desc, person_key) by_xj
-  on by_id.person_key is null and by_key.person_key is null and by_xj.student_no = ro.student_no
+left join (select id_number, coalesce(min(person_key) filter (where in_province), min(person_key)) as person_key
+           from t_reg where id_number is not null group by id_number) by_id on by_id.id_number = ro.id_number
 where ro.province = :province and ro.term = :term and coalesce(ro.report_status, '已报到') = '已报到';
+
+-- the few rows left: an ID number that is a pupil's key (a registry row with a mistyped ID that matched its hukou
+-- child by 学籍号 or name) …
+update t_roster ro set person_key = r.person_key, match_method = 'id'
+from t_reg r where ro.person_key is null and r.person_key = ro.id_number;
+
+-- … else the same 全国学籍号
+update t_roster ro set person_key = x.person_key, match_method = 'student_no'
+from (select student_no, coalesce(min(person_key) filter (where in_province), min(person_key)) as person_key
+      from t_reg where student_no in (select student_no from t_roster where person_key is null)
+      group by student_no) x
+where ro.person_key is null and x.student_no = ro.student_no;
 analyze t_roster;
 
 create temp table t_roster_name on commit drop as

@@ -70,7 +70,7 @@ select p.*, coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
        then 'aged_out' else p.base end as status
 from (
-  select k.person_key,
+  select coalesce(h.id_number, r.person_key) as person_key,
     coalesce(h.id_number, r.id_number) as id_number, coalesce(h.id_valid, r.id_valid) as id_valid,
     coalesce(h.name, r.name) as name, coalesce(h.name_key, r.name_key) as name_key,
     coalesce(h.gender, r.gender) as gender, coalesce(h.birth_date, r.birth_date) as birth_date,
@@ -96,14 +96,14 @@ from (
       when h.hukou_status = '迁出' then 'moved_out'
       when r.transferred then 'transferred_out'
       else 'not_enrolled' end as base
-  from (select id_number as person_key from t_hukou union select person_key from t_reg_person where any_in_province) k
-  left join t_hukou h on h.id_number = k.person_key
-  left join t_reg_person r on r.person_key = k.person_key
-  left join t_reported rep on rep.person_key = k.person_key
-  left join t_review rv on rv.person_key = k.person_key
-  left join t_exempt x on x.id_number = k.person_key
-  left join t_dead_before d on d.id_number = k.person_key
-  left join t_graduate g on g.id_number = k.person_key
+  from t_hukou h
+  full join t_reg_person r on r.person_key = h.id_number
+  left join t_reported rep on rep.person_key = coalesce(h.id_number, r.person_key)
+  left join t_review rv on rv.person_key = coalesce(h.id_number, r.person_key)
+  left join t_exempt x on x.id_number = coalesce(h.id_number, r.person_key)
+  left join t_dead_before d on d.id_number = coalesce(h.id_number, r.person_key)
+  left join t_graduate g on g.id_number = coalesce(h.id_number, r.person_key)
+  where h.id_number is not null or r.any_in_province
   offset 0  -- keeps the subquery whole: its age and base are computed once per row, not at every reference
 ) p;
 analyze t_person;
