@@ -98,8 +98,11 @@ def database_url(settings: Settings) -> str:
 
 @lru_cache(maxsize=8)
 def _engine(url: str) -> Engine:
+    # temp_buffers: matching builds temporary tables of a million rows; with the default 8 MB every page of them
+    # would go through the kernel (the buffers are taken only as a session needs them)
     return sa.create_engine(_driver(url), pool_pre_ping=True, future=True,
-                            connect_args={"application_name": "kcbx", "options": "-c timezone=Asia/Shanghai -c temp_buffers=1GB"})
+                            connect_args={"application_name": "kcbx",
+                                          "options": "-c timezone=Asia/Shanghai -c temp_buffers=1GB"})
 
 
 def engine(settings_or_url: Settings | str) -> Engine:

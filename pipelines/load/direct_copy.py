@@ -85,7 +85,8 @@ def copy_file(conn: Connection, src: Source, file_hash: str, path: Path, stream:
     conn.execute(sa.text(f"drop table if exists {table}"))
     conn.execute(sa.text(
         f"create unlogged table {table} ({', '.join(f + ' text' for f in fields)},"
-        f" line int generated always as identity (start with {stream.header_line + 1}))"))
+        f" line int generated always as identity (start with {stream.header_line + 1}))"
+        " with (autovacuum_enabled = false)"))  # read once by normalizing, then dropped
     savepoint = conn.begin_nested()
     try:
         with _open_at_data(path, stream) as f:

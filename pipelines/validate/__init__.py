@@ -55,15 +55,15 @@ def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
     it, so the Data Docs and the audit trail cannot differ.
     """
     table = f"staging.checks_{params['file_hash'][:16]}"
-    flags = ", ".join(f"false as r{i}" if _SUBQUERY.search(r.where) else f"coalesce({r.where}, false) as r{i}"
-                      for i, r in enumerate(rules))
+    joined = {i for i, r in enumerate(rules) if _SUBQUERY.search(r.where)}
+    flags = "".join(f", false as r{i}" if i in joined else f", coalesce({r.where}, false) as r{i}"
+                    for i, r in enumerate(rules))
     conn.execute(sa.text(f"drop table if exists {table}"))
-    conn.execute(sa.text(f"create unlogged table {table} as select b.line{', ' + flags if flags else ''}"
-                         f" from staging.{source} b where b.file_hash = :file_hash"), params)
-    for i, r in enumerate(rules):
-        if _SUBQUERY.search(r.where):
-            conn.execute(sa.text(f"update {table} set r{i} = true where line in (select b.line from staging.{source} b"
-                                 f" where b.file_hash = :file_hash and ({r.where}))"), params)
+    conn.execute(sa.text(f"create unlogged table {table} with (autovacuum_enabled = false) as"
+                         f" select b.line{flags} from staging.{source} b where b.file_hash = :file_hash"), params)
+    for i in sorted(joined):
+        conn.execute(sa.text(f"update {table} set r{i} = true where line in (select b.line from staging.{source} b"
+                             f" where b.file_hash = :file_hash and ({rules[i].where}))"), params)
     conn.execute(sa.text(f"analyze {table}"))
     return table
 

@@ -1,9 +1,9 @@
 """Validation rules: named SQL predicates over one staged file, each with a severity.
 
 A rule's `where` is true for a problem row of `staging.<source>` (aliased `b`), with `:parameters` bound by the
-driver. All rules of a file are evaluated in one scan into a table of per-row results, which both the GX
-expectations (`UnexpectedRowsExpectation`) and the audit trail (`audit.row_issues`) read, so what the Data Docs
-report and what the audit trail lists cannot differ. Generic rules come from the column kinds in
+driver. The rules of a file are evaluated into a table of per-row results (pipelines/validate/__init__.py), which
+both the GX expectations (`UnexpectedRowsExpectation`) and the audit trail (`audit.row_issues`) read, so what the
+Data Docs report and what the audit trail lists cannot differ. Generic rules come from the column kinds in
 pipelines/sources.py; source-specific ones from expectations/<source>.json.
 """
 from __future__ import annotations

@@ -5,17 +5,28 @@
 --   new_case        none of these: a national_suspect finding opens a case
 -- A suspect row is the person with the same ID number, else the only person with the same name, and the birth date
 -- and gender of its ID number.
-create temp table t_suspect on commit drop as
-select s.*, coalesce(p1.person_key, p2.person_key, s.id_number) as person_key
+create temp table t_suspect_row on commit drop as
+select s.*, kcbx.id_birth_date(s.id_number) as id_birth_date, kcbx.id_gender(s.id_number) as id_gender,
+  p1.person_key as by_id
 from core.national_suspects s
 left join match.person_term p1 on p1.province = :province and p1.term = :term and p1.person_key = s.id_number
-left join lateral (
-  select min(p.person_key) as person_key from match.person_term p
-  where p1.person_key is null and p.province = :province and p.term = :term and p.name_key = s.name_key
-    and p.birth_date = kcbx.id_birth_date(s.id_number) and p.gender = kcbx.id_gender(s.id_number)
-  having count(*) = 1
-) p2 on true
 where s.province = :province and s.term = :term;
+analyze t_suspect_row;
+
+-- the people of this term with the name, birth date and gender of a suspect that no ID number found
+create temp table t_suspect_by_name on commit drop as
+select p.name_key, p.birth_date, p.gender, min(p.person_key) as person_key, count(*) as n
+from match.person_term p
+where p.province = :province and p.term = :term
+  and exists (select 1 from t_suspect_row s where s.by_id is null and s.name_key = p.name_key
+              and s.id_birth_date = p.birth_date and s.id_gender = p.gender)
+group by 1, 2, 3;
+
+create temp table t_suspect on commit drop as
+select s.*, coalesce(s.by_id, n.person_key, s.id_number) as person_key
+from t_suspect_row s
+left join t_suspect_by_name n on s.by_id is null and n.n = 1 and n.name_key = s.name_key
+  and n.birth_date = s.id_birth_date and n.gender = s.id_gender;
 analyze t_suspect;
 
 insert into match.suspect_outcomes (province, term, file_hash, line, batch_no, person_key, outcome, status, case_type)
