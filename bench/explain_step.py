@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from pipelines import SQL_DIR, db
 from pipelines.config import Settings
-from pipelines.match import MATCH_TABLES, SESSION_SETTINGS, match_params, match_sql
+from pipelines.match import MATCH_TABLES, begin_matching, match_params
 from pipelines.terms import Term
 
 from .run_bench import TERM
@@ -43,11 +43,7 @@ def run(children: int, top: int, data: Path, step: str = "match", term: str = TE
             conn.execute(sa.text(f"vacuum {table}"))
     with db.engine(url).connect() as conn, conn.begin() as txn:
         if step == "match":
-            for setting in SESSION_SETTINGS:
-                conn.execute(sa.text(setting))
-            for table in MATCH_TABLES:
-                conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
-            files = match_sql(conn, params)
+            files = begin_matching(conn, params)
         else:
             files = [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / step).glob("0*.sql"))]
         for path, sql in files:

@@ -18,7 +18,7 @@ from .terms import Term
 
 log = logging.getLogger("kcbx.match")
 
-# replaced by each run (match.person_term is replaced a partition at a time, in 03_person_status.sql)
+# replaced by each run (match.person_term a partition at a time: made in begin_matching, attached by 03)
 MATCH_TABLES = ["match.findings", "match.suspect_outcomes", "match.review_queue",
                 "match.unregistered_attendees", "report.school_reconciliation"]
 
@@ -34,8 +34,14 @@ def match_params(settings: Settings, term: Term) -> dict:
             "age_min": settings.school_age_min, "age_max": settings.school_age_max}
 
 
-def match_sql(conn, params: dict) -> list[tuple[Path, str]]:
-    """The files of sql/match/ in order, with the name of the fresh match.person_term partition this run fills."""
+def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
+    """Prepare the matching transaction of one province and term: its session settings, the previous results
+    taken out, a fresh match.person_term partition. Returns the files of sql/match/ to run, in order, with the name
+    of that partition filled in."""
+    for setting in SESSION_SETTINGS:
+        conn.execute(sa.text(setting))
+    for table in MATCH_TABLES:
+        conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
     partition = conn.execute(sa.text("select core.new_partition('match.person_term', :province, :term)"),
                              params).scalar()
     return [(path, path.read_text(encoding="utf-8").replace("{{person_term_partition}}", partition))
@@ -45,11 +51,7 @@ def match_sql(conn, params: dict) -> list[tuple[Path, str]]:
 def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
     params = match_params(settings, term)
     with eng.begin() as conn:
-        for setting in SESSION_SETTINGS:
-            conn.execute(sa.text(setting))
-        for table in MATCH_TABLES:
-            conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
-        for path, sql in match_sql(conn, params):
+        for _path, sql in begin_matching(conn, params):
             conn.execute(sa.text(sql), params)
         counts = dict(conn.execute(sa.text(
             "select 'finding_' || case_type, count(*) from match.findings where province = :province and term = :term"

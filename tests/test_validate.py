@@ -68,6 +68,28 @@ def test_broken_rows_are_reported_exactly(settings, tmp_path):
     assert "hukou" in summary and "id_check_digit" in summary
 
 
+def test_rules_with_a_subquery_find_exactly_their_rows(settings, tmp_path):
+    """A school missing from the registry and a pupil listed twice: rules evaluated as joins of their own."""
+    eng = db.prepare(settings)
+    run = "00000000-0000-0000-0000-000000000002"
+    registry = [["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "学校名称", "学校区划代码", "年级",
+                 "学籍状态"],
+                ["G" + GOOD, GOOD, "张伟", "男", "2015-03-09", "4101020001", "实验小学", "410102", "4", "在读"]]
+    stage_file(eng, settings, TERM, "registry", write_csv(tmp_path / "registry.csv", registry), run)
+    roster = [["学校标识码", "全国学籍号", "身份证号", "姓名", "报到状态"],
+              ["4101020001", "G" + GOOD, GOOD, "张伟", "已报到"],                      # line 2: listed twice
+              ["4101020001", "G" + GOOD, GOOD, "张伟", "已报到"],                      # 3
+              ["4101029999", "", valid_id("41010220150309005"), "王芳", "已报到"]]     # 4: school not in registry
+    staged = stage_file(eng, settings, TERM, "roster", write_csv(tmp_path / "roster.csv", roster), run)
+    validate_staged(eng, settings, TERM, "roster", staged.file_hash, staged.file_name, run)
+    assert set(rows(settings, "select line, rule from audit.row_issues where source = 'roster'")) == {
+        (2, "duplicate_person"), (3, "duplicate_person"), (4, "school_unknown_to_registry")}
+    failed = {e for (e,) in rows(settings, "select expectation from audit.validation_runs where not success"
+                                           " and source = 'roster'")}
+    assert {"unexpected_rows_expectation:duplicate_person",
+            "unexpected_rows_expectation:school_unknown_to_registry"} <= failed
+
+
 @pytest.fixture
 def small_county(tmp_path):
     generate(tmp_path / "src", parse_terms("2025-autumn,2026-spring"), children=400, seed=3, hard_cases=False)
