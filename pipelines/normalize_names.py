@@ -2,7 +2,8 @@
 
 PostgreSQL cannot call OpenCC, so the character table is turned into one IMMUTABLE SQL function,
 `kcbx.t2s(text)`, built at migration time from the installed OpenCC (`t2s` conversion, one character at a time:
-names are matched character by character, phrase conversions do not apply to them).
+names are matched character by character, phrase conversions do not apply to them). `kcbx.is_simplified_hanzi`
+tells the common case, a name of CJK characters none of which t2s changes, with one regular expression.
 """
 from __future__ import annotations
 
@@ -34,6 +35,23 @@ def install_t2s_function(conn) -> None:
         "create or replace function kcbx.t2s(s text) returns text language plpgsql immutable parallel safe strict as "
         f"$fn$ begin if s ~ {_literal('[' + src + ']')} then return translate(s, {_literal(src)}, {_literal(dst)});"
         " end if; return s; end $fn$")
+    exec_script(conn,
+        "create or replace function kcbx.is_simplified_hanzi(s text) returns boolean language sql immutable"
+        f" parallel safe as $fn$ select s ~ {_literal('^' + simplified_hanzi_class(src) + '+$')} $fn$")
+
+
+def simplified_hanzi_class(src: str) -> str:
+    """A regular-expression class of the CJK unified ideographs (U+4E00–U+9FFF) that t2s leaves as they are."""
+    changed = {ord(c) for c in src}
+    ranges, start = [], None
+    for cp in range(0x4E00, 0xA000 + 1):
+        kept = cp < 0xA000 and cp not in changed
+        if kept and start is None:
+            start = cp
+        elif not kept and start is not None:
+            ranges.append(chr(start) if start == cp - 1 else f"{chr(start)}-{chr(cp - 1)}")
+            start = None
+    return "[" + "".join(ranges) + "]"
 
 
 def _literal(s: str) -> str:

@@ -208,6 +208,8 @@ def _staged_rows(eng, source, file_hash):
      + "Ｇ41010220150309106x, ４１０１０２２０１５０３０９１０６ｘ ,張　偉,1,2015年3月9日,4101021001,一小,410102001001,初一,在读\n",
      "gbk", True),
     ("title row above the header", "某县学籍名册\n" + registry_text(), "utf-8", True),
+    ("a column no source needs", registry_text().replace("\n", ",备注\n", 1).replace("在读\n", "在读,转学中\n"), "utf-8",
+     True),
     ("embedded newline", HEADER + ROW.format(id=IDS[0], name="张伟").replace("第一小学", '"第一\n小学"'), "utf-8",
      False),
     ("blank line", registry_text() + "\n" + ROW.format(id=IDS[1], name="李娜"), "utf-8", False),
@@ -216,17 +218,20 @@ def _staged_rows(eng, source, file_hash):
 ])
 def test_copy_reads_a_file_exactly_as_the_row_reader_does(settings, tmp_path, monkeypatch, name, text, encoding,
                                                           by_copy, caplog):
-    """COPY takes clean files itself; either way every row, line and value staged is the same."""
+    """COPY takes clean files itself, cut into parts that sessions copy at once; either way every row, line and
+    value staged is the same."""
     from pipelines.load import loader
     path = write(tmp_path / "registry.csv", text, encoding)
     eng = db.prepare(settings)
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)   # even a small file in parts, as a large one would be
+    monkeypatch.setattr(loader, "COPY_SESSIONS", 2)
     with caplog.at_level("INFO", logger="kcbx.load"):
         fast = stage_file(eng, settings, TERM, "registry", path, None)
-    assert ("read by COPY" in caplog.text) == by_copy
+    assert ("read by COPY in" in caplog.text) == by_copy
+    if name == "clean utf-8":
+        assert "read by COPY in 2 parts" in caplog.text
     fast_rows = _staged_rows(eng, "registry", fast.file_hash)
-    monkeypatch.setattr(loader, "copy_ready", lambda path, stream: False)
+    monkeypatch.setattr(loader, "copy_plan", lambda path, stream, parts: None)
     slow = stage_file(eng, settings, TERM, "registry", path, None)
     assert (fast.rows_read, fast.rows_rejected_on_read) == (slow.rows_read, slow.rows_rejected_on_read)
     assert fast_rows == _staged_rows(eng, "registry", slow.file_hash) and fast_rows
-    with eng.connect() as c:  # the per-file COPY table is gone
-        assert c.execute(sa.text("select count(*) from pg_tables where tablename like 'registry_copy_%'")).scalar() == 0

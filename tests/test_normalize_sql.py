@@ -56,6 +56,9 @@ FAST_AND_GENERAL = [
     ("kcbx.norm_id(v)", "kcbx.norm_id_general(v)"),
     ("kcbx.id_valid(v)", "coalesce(v ~ '^[0-9]{17}[0-9X]$' and kcbx.id_birth_date(v) is not null"
                          " and kcbx.id_check_char(substr(v, 1, 17)) = substr(v, 18, 1), false)"),
+    ("kcbx.raw_id_valid(v)", "kcbx.id_valid_of_general(kcbx.norm_id_general(v))"),
+    ("kcbx.id_check_char(substr(v, 1, 17))", "case when substr(v, 1, 17) ~ '^[0-9]{17}$' then substr('10X98765432', ("
+     "select sum(substr(v, i, 1)::int * (2 ^ (18 - i))::int % 11) from generate_series(1, 17) i)::int % 11 + 1, 1) end"),
     ("kcbx.parse_date(v)", "kcbx.parse_date_general(v)"),
     ("kcbx.norm_grade(v)", "kcbx.norm_grade_general(v)"),
     ("kcbx.norm_region(v)", "kcbx.norm_region_general(v)"),

@@ -1,106 +1,127 @@
 """The fast path of loading a CSV file: PostgreSQL's own COPY parses the file as it is, with no Python per row.
 
 Taken when every record is one physical line (no quoted line breaks) and there is no blank line: then the n-th
-record is line header_line + n, which an identity column numbers during COPY, so provenance stays exact.
+record is line header_line + n, which the staging leaf's line sequence numbers during COPY, so provenance stays
+exact. A large file is cut at line ends into parts that several sessions COPY at once, each into its own leaf.
 Anything COPY cannot take as it is (a wrong number of fields, a truncated last line, a byte the encoding does not
-have) makes COPY fail; the caller rolls back to its savepoint and reads the file with the general reader, which
-records each problem row. Both paths give the same rows, lines and values (tests/test_load.py).
+have) makes COPY fail; the caller drops what was copied and reads the file with the general reader, which records
+each problem row. Both paths give the same rows, lines and values (tests/test_load.py).
 """
 from __future__ import annotations
 
 import logging
-import re
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from ..db import raw_copy
 from ..sources import Source
 from .readers import RowStream
+from .staging import raw_columns
 
 log = logging.getLogger("kcbx.load")
 
 CHUNK = 1 << 20
 PG_ENCODING = {"utf-8": "UTF8", "gbk": "GBK", "gb18030": "GB18030"}
-_BLANK_LINE = re.compile(rb"(?m)^[ \t,\r]*$")
+_SEPARATORS = b" \t,\r"   # a line of nothing else is blank
 
 
-def _open_at_data(path: Path, stream: RowStream):
-    """The file in binary, positioned after the header line."""
-    f = open(path, "rb")
-    for _ in range(stream.header_line):
-        f.readline()
-    return f
+@dataclass(frozen=True)
+class Part:
+    start: int        # byte offset of its first line
+    end: int          # byte offset after its last line
+    first_line: int   # the file line of its first record
 
 
-def copy_ready(path: Path, stream: RowStream) -> bool:
-    """True when COPY can read the data lines of this CSV file as they are (one pass over the bytes)."""
+def copy_plan(path: Path, stream: RowStream, parts: int) -> list[Part] | None:
+    """The data lines of this CSV file cut into at most `parts` parts at line ends, or None when COPY cannot read
+    them as they are (one pass over the bytes)."""
     if stream.format != "csv" or stream.encoding not in PG_ENCODING:
-        return False
-    with _open_at_data(path, stream) as f:
-        rest = b""
+        return None
+    with open(path, "rb") as f:
+        for _ in range(stream.header_line):
+            f.readline()
+        start = f.tell()
+        size = path.stat().st_size
+        targets = [start + (size - start) * k // parts for k in range(1, parts)]
+        cuts, line, offset, rest = [(start, stream.header_line + 1)], stream.header_line + 1, start, b""
         while chunk := f.read(CHUNK):
             data = rest + chunk
             cut = data.rfind(b"\n") + 1
             lines, rest = data[:cut], data[cut:]
-            if _BLANK_LINE.search(lines[:-1] if lines.endswith(b"\n") else lines):
-                return False
-            if b'"' in lines and any(line.count(b'"') % 2 for line in lines.split(b"\n")):
-                return False
-        if rest and (_BLANK_LINE.fullmatch(rest) or rest.count(b'"') % 2):
-            return False
-    return True
+            # a blank line: two line ends with nothing but separators between them (the chunk starts at a line start)
+            if b"\n\n" in b"\n" + lines.translate(None, _SEPARATORS):
+                return None
+            if b'"' in lines and any(ln.count(b'"') % 2 for ln in lines.split(b"\n")):
+                return None
+            while targets and targets[0] < offset + cut:
+                at = lines.find(b"\n", max(targets.pop(0) - offset, 0)) + 1
+                if start < offset + at < size and offset + at > cuts[-1][0]:
+                    cuts.append((offset + at, line + lines.count(b"\n", 0, at)))
+            line += lines.count(b"\n")
+            offset += cut
+        if rest and (not rest.translate(None, _SEPARATORS) or rest.count(b'"') % 2):
+            return None
+    ends = [c[0] for c in cuts[1:]] + [size]
+    return [Part(s, e, first) for (s, first), e in zip(cuts, ends)]
 
 
-class _Progress:
-    """File reader for COPY that logs MB/s about once a second."""
+class _Range:
+    """File reader for COPY over one part's bytes; logs MB/s about once a second for the whole file."""
 
-    def __init__(self, f, name: str, size: int):
-        self.f, self.name, self.size, self.done = f, name, size, 0
-        self.started = self.last = time.monotonic()
+    def __init__(self, path: Path, part: Part, progress: "Progress"):
+        self.f = open(path, "rb")
+        self.f.seek(part.start)
+        self.left, self.progress = part.end - part.start, progress
 
     def read(self, n: int = -1) -> bytes:
-        data = self.f.read(n)
-        self.done += len(data)
-        now = time.monotonic()
-        if now - self.last >= 1.0:
-            self.last = now
-            log.info("%s: %.0f of %.0f MB, %.0f MB/s", self.name, self.done / 1e6, self.size / 1e6,
-                     self.done / 1e6 / (now - self.started))
+        data = self.f.read(self.left if n < 0 else min(n, self.left))
+        self.left -= len(data)
+        self.progress.add(len(data))
         return data
 
+    def close(self) -> None:
+        self.f.close()
 
-def copy_table(source: str, file_hash: str) -> str:
-    return f"staging.{source}_copy_{file_hash[:16]}"
+
+class Progress:
+    def __init__(self, name: str, size: int):
+        self.name, self.size, self.done, self.lock = name, size, 0, threading.Lock()
+        self.started = self.last = time.monotonic()
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.done += n
+            now = time.monotonic()
+            if now - self.last >= 1.0:
+                self.last = now
+                log.info("%s: %.0f of %.0f MB, %.0f MB/s", self.name, self.done / 1e6, self.size / 1e6,
+                         self.done / 1e6 / (now - self.started))
 
 
-def copy_file(conn: Connection, src: Source, file_hash: str, path: Path, stream: RowStream) -> tuple[str, int] | None:
-    """COPY the file's data lines into a table of its own; returns the relation normalizing reads (the canonical
-    columns with file_hash and line) and the number of records, or None if COPY refused the file (nothing kept)."""
-    table = copy_table(src.name, file_hash)
-    fields = [f"c{i}" for i in range(stream.width)]
-    conn.execute(sa.text(f"drop table if exists {table}"))
-    conn.execute(sa.text(
-        f"create unlogged table {table} ({', '.join(f + ' text' for f in fields)},"
-        f" line int generated always as identity (start with {stream.header_line + 1}))"
-        " with (autovacuum_enabled = false)"))  # read once by normalizing, then dropped
-    savepoint = conn.begin_nested()
+def copy_part(conn, src: Source, leaf: str, stream: RowStream, path: Path, part: Part, progress: Progress) -> int:
+    """COPY one part of the file into its leaf; returns the rows copied. When every field of the file is a column,
+    COPY writes the leaf itself; otherwise it fills a temporary table of all the fields, whose columns the leaf
+    takes (a header that maps to no column is still a field of every line)."""
+    by_position = dict(zip(stream.positions, stream.columns))
+    raw = set(raw_columns(src))
+    fields = [f"{by_position[i]}_raw" if i in by_position and f"{by_position[i]}_raw" in raw else None
+              for i in range(stream.width)]
+    options = f"format csv, encoding '{PG_ENCODING[stream.encoding]}'"
+    reader = _Range(path, part, progress)
     try:
-        with _open_at_data(path, stream) as f:
-            rows = raw_copy(conn, f"copy {table} ({', '.join(fields)}) from stdin with (format csv, encoding "
-                                  f"'{PG_ENCODING[stream.encoding]}', force_not_null ({', '.join(fields)}))",
-                            _Progress(f, path.name, path.stat().st_size))
-    except psycopg2.Error as e:
-        savepoint.rollback()
-        log.info("%s: COPY cannot take the file as it is (%s); reading it row by row",
-                 path.name, (str(e).strip().splitlines() or [type(e).__name__])[0])
-        return None
-    savepoint.commit()
-    by_column = dict(zip(stream.columns, stream.positions))
-    cols = [f"c{by_column[c.name]} as {c.name}" if c.name in by_column else f"null::text as {c.name}"
-            for c in src.columns]
-    relation = f"(select cast(:file_hash as text) as file_hash, line, {', '.join(cols)} from {table}) r"
-    return relation, rows
+        if all(fields):
+            return raw_copy(conn, f"copy {leaf} ({', '.join(fields)}) from stdin with ({options},"
+                                  f" force_not_null ({', '.join(fields)}))", reader)
+        every = [f"c{i}" for i in range(stream.width)]
+        conn.execute(sa.text(f"create temp table file_fields ({', '.join(c + ' text' for c in every)})"
+                             " on commit drop"))
+        raw_copy(conn, f"copy file_fields from stdin with ({options}, force_not_null ({', '.join(every)}))", reader)
+        used = [(f"c{i}", f) for i, f in enumerate(fields) if f]
+        return conn.execute(sa.text(f"insert into {leaf} ({', '.join(f for _, f in used)})"
+                                    f" select {', '.join(c for c, _ in used)} from file_fields")).rowcount
+    finally:
+        reader.close()

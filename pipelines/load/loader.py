@@ -1,4 +1,4 @@
-"""Loading one term's files: discover, archive, COPY into staging, normalize; and publish into core.
+"""Loading one term's files: discover, archive, COPY into staging (typed as it is written); and publish into core.
 
 Write-audit-publish: `stage_file` writes staging only; validation (pipelines.validate) runs on staging;
 `publish_staged` replaces the term's rows of that source in core in one transaction. A killed run leaves core as
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -25,10 +26,10 @@ from ..errors import InputError
 from ..sources import REQUIRED_SOURCES, SOURCES
 from ..terms import Term
 from .archive import archive_file, sha256_file
-from .direct_copy import copy_file, copy_ready, copy_table
+from .direct_copy import Part, Progress, copy_part, copy_plan
 from .readers import open_rows
 from ..faults import failpoint
-from .staging import normalize_sql, typed_columns
+from .staging import create_file_partition, drop_file_partition, file_partition, typed_columns
 
 log = logging.getLogger("kcbx.load")
 
@@ -37,10 +38,10 @@ STEMS = {s.name: s.name for s in SOURCES.values()} | {s.chinese: s.name for s in
     "脱贫户": "poverty", "重点人群": "special_groups", "疑似辍学": "national_suspects", "核查劝返": "followups",
     "延缓免学": "exemptions", "小学毕业库": "graduates"}
 SUFFIXES = {".csv", ".xlsx"}
-# Normalizing is the costly part of a load: a file of at least PARALLEL_MIN_ROWS rows is normalized by several
-# sessions at once, one per core (at most 4), each taking the lines of one residue.
-PARALLEL_MIN_ROWS = 100_000
-NORMALIZE_SESSIONS = max(1, min(4, os.cpu_count() or 1))
+# Typing every value is the costly part of a load: a CSV file of at least PARALLEL_MIN_BYTES is cut into parts that
+# several sessions COPY at once, one per core (at most 4).
+PARALLEL_MIN_BYTES = 8 << 20
+COPY_SESSIONS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -123,6 +124,27 @@ class _CopyBuffer(io.RawIOBase):
         return data[:size]
 
 
+def _copy_parts(eng: Engine, src, leaves: list[str], stream, path: Path, parts: list[Part], counts: dict) -> bool:
+    """COPY each part of the file into its leaf, one session per part; False (and nothing usable kept) if COPY
+    refused any part."""
+    progress = Progress(path.name, path.stat().st_size)
+
+    def copy(i: int) -> int:
+        with eng.begin() as conn:
+            rows = copy_part(conn, src, leaves[i], stream, path, parts[i], progress)
+        with eng.begin() as conn:  # validation plans on the leaves' statistics (the partitioned parent needs none)
+            conn.execute(sa.text(f"analyze {leaves[i]}"))
+        return rows
+    try:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            counts["read"] = sum(pool.map(copy, range(len(parts))))
+        return True
+    except psycopg2.Error as e:
+        log.info("%s: COPY cannot take the file as it is (%s); reading it row by row",
+                 path.name, (str(e).strip().splitlines() or [type(e).__name__])[0])
+        return False
+
+
 def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: Path, run_id: str) -> StagedFile:
     src = SOURCES[source]
     file_hash = sha256_file(path)
@@ -149,46 +171,40 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
             if values is None:
                 problems.append((line, problem or "unreadable row"))
                 continue
-            yield file_hash + "\t" + str(line) + "\t" + "\t".join(_copy_escape(v) for v in values) + "\n"
+            yield str(line) + "\t" + "\t".join(_copy_escape(v) for v in values) + "\n"
             now = time.monotonic()
             if now - last[0] >= 1.0:
                 last[0] = now
                 log.info("%s: %d rows, %.0f rows/s", path.name, counts["read"], counts["read"] / (now - started))
 
-    cols = ", ".join(["file_hash", "line", *stream.columns])
-    # 1. the rows as read (by COPY itself when it can take the file as it is), the unreadable ones as row issues
-    with eng.begin() as conn:
-        conn.execute(sa.text(f"delete from staging.{source}_raw where file_hash = :h"), {"h": file_hash})
-        conn.execute(sa.text(f"delete from staging.{source} where file_hash = :h"), {"h": file_hash})
-        conn.execute(sa.text("delete from audit.row_issues where file_hash = :h and term = :t and province = :p"),
-                     key)
-        copied = copy_file(conn, src, file_hash, path, stream) if copy_ready(path, stream) else None
-        if copied:
-            relation, counts["read"] = copied
-            stream.close()
-        else:
-            relation = None
-            raw_copy(conn, f"copy staging.{source}_raw ({cols}) from stdin", _CopyBuffer(lines()))
-        if problems:
-            conn.execute(sa.text(
-                "insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule, severity,"
-                " message, run_id) values (:h, :p, :t, :s, :f, :line, 'unreadable_row', 'rejected', :m, :r)"),
-                [{**key, "f": path.name, "line": ln, "m": msg, "r": run_id} for ln, msg in problems])
-    # 2. typed and normalized, by several sessions for a large file
-    sessions = NORMALIZE_SESSIONS if counts["read"] >= PARALLEL_MIN_ROWS else 1
-    log.info("%s: %d rows read in %.1f s; normalizing (%d session%s)", path.name, counts["read"],
-             time.monotonic() - started, sessions, "s" if sessions > 1 else "")
-
-    def normalize(part: int) -> None:
+    # 1. the rows, typed as COPY writes them: by COPY itself, in parallel parts, when it can take the file as it
+    # is; else as the row reader gives them, its unreadable rows recorded as row issues
+    clear_issues = "delete from audit.row_issues where file_hash = :h and term = :t and province = :p"
+    parts = copy_plan(path, stream, COPY_SESSIONS if path.stat().st_size >= PARALLEL_MIN_BYTES else 1)
+    by_copy = False
+    if parts:
         with eng.begin() as conn:
-            conn.execute(sa.text(normalize_sql(src, relation)), {"province": settings.province, "term": term.code,
-                                                       "file_hash": file_hash, "parts": sessions, "part": part})
-    with ThreadPoolExecutor(sessions) as pool:
-        list(pool.map(normalize, range(sessions)))
-    # 3. the manifest says the file is staged only once all of it is
+            conn.execute(sa.text(clear_issues), key)
+            leaves = create_file_partition(conn, source, file_hash, settings.province, term.code,
+                                           [p.first_line for p in parts])
+        by_copy = _copy_parts(eng, src, leaves, stream, path, parts, counts)
+    if by_copy:
+        stream.close()
+        log.info("%s: %d rows copied and typed in %.1f s", path.name, counts["read"], time.monotonic() - started)
+    else:
+        with eng.begin() as conn:
+            conn.execute(sa.text(clear_issues), key)
+            leaves = create_file_partition(conn, source, file_hash, settings.province, term.code, [1])
+            raw_copy(conn, f"copy {leaves[0]} (line, {', '.join(c + '_raw' for c in stream.columns)}) from stdin",
+                     _CopyBuffer(lines()))
+            if problems:
+                conn.execute(sa.text(
+                    "insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule, severity,"
+                    " message, run_id) values (:h, :p, :t, :s, :f, :line, 'unreadable_row', 'rejected', :m, :r)"),
+                    [{**key, "f": path.name, "line": ln, "m": msg, "r": run_id} for ln, msg in problems])
+            conn.execute(sa.text(f"analyze {leaves[0]}"))
+    # 2. the manifest says the file is staged only once all of it is
     with eng.begin() as conn:
-        conn.execute(sa.text(f"delete from staging.{source}_raw where file_hash = :h"), {"h": file_hash})
-        conn.execute(sa.text(f"drop table if exists {copy_table(source, file_hash)}"))
         conn.execute(sa.text(
             "insert into audit.file_manifest (file_hash, province, term, source, file_name, size_bytes, encoding,"
             " format, header_line, rows_read, rows_rejected, archive_path, status, run_id)"
@@ -199,11 +215,11 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
             {**key, "f": path.name, "size": path.stat().st_size, "enc": stream.encoding, "fmt": stream.format,
              "hl": stream.header_line, "n": counts["read"], "rej": len(problems), "arc": str(archived),
              "r": run_id})
-        conn.execute(sa.text(f"analyze staging.{source}"))
         failpoint("load")
     elapsed = time.monotonic() - started
     log.info("%s: staged %d rows (%d unreadable) in %.1f s, %s %s%s", path.name, counts["read"], len(problems),
-             elapsed, stream.format, stream.encoding or "", ", read by COPY" if relation else "")
+             elapsed, stream.format, stream.encoding or "",
+             f", read by COPY in {len(leaves)} part{'s' if len(leaves) > 1 else ''}" if by_copy else "")
     return StagedFile(source, path.name, path, file_hash, counts["read"], len(problems), stream.encoding,
                       stream.format, stream.header_line)
 
@@ -221,10 +237,16 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
     key = {"p": settings.province, "t": term.code, "s": source, "h": h}
     cols = ", ".join(core_columns(source))
     with eng.begin() as conn:
-        rows_read = conn.execute(sa.text("select rows_read from audit.file_manifest where province = :p and"
-                                         " term = :t and source = :s and file_hash = :h for update"), key).scalar()
-        if rows_read is None:
-            raise InputError(f"{staged.file_name}: not staged for {term}; load it before publishing")
+        manifest = conn.execute(sa.text(
+            "select rows_read, rows_rejected, to_regclass(:part) is not null from audit.file_manifest where"
+            " province = :p and term = :t and source = :s and file_hash = :h for update"),
+            {**key, "part": file_partition(source, h)}).first()
+        staged_rows = conn.execute(sa.text(f"select count(*) from staging.{source} where file_hash = :h"),
+                                   key).scalar() if manifest and manifest[2] else None
+        if manifest is None or staged_rows != manifest[0] - manifest[1]:
+            raise InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it"
+                             " again before publishing")
+        rows_read = manifest[0]
         # the accepted rows go into a fresh partition, indexed once when it replaces the term's old one
         partition = conn.execute(sa.text("select core.new_partition(:s, :p, :t)"), key).scalar()
         accepted = conn.execute(sa.text(
@@ -245,8 +267,9 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             "update audit.file_manifest set status = 'published', published_at = now(), rows_accepted = :a,"
             " rows_rejected = :rej, rows_warned = :w where province = :p and term = :t and source = :s"
             " and file_hash = :h"), {**key, "a": accepted, "rej": rows_read - accepted, "w": warned})
-        conn.execute(sa.text(f"delete from staging.{source} where file_hash = :h"), key)
         failpoint("publish")
+    with eng.begin() as conn:  # on its own: dropping a partition locks all of staging.<source> for a moment
+        drop_file_partition(conn, source, h)
     log.info("%s: published %d of %d rows (%d rejected, %d with warnings)", staged.file_name, accepted, rows_read,
              rows_read - accepted, warned)
     return PublishResult(source, h, rows_read, accepted, rows_read - accepted, warned)

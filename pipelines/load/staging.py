@@ -1,12 +1,20 @@
 """Staging tables, derived from the source definitions in pipelines/sources.py.
 
-`staging.<source>_raw` holds the text of one load exactly as read; `staging.<source>` holds, per row, every raw
-value (`<column>_raw`) beside its typed, normalized value (normalized by the SQL functions in
-sql/functions/normalize.sql). Validation runs on `staging.<source>`; publishing copies accepted rows into core.
+`staging.<source>` holds, per row of a file being loaded, every raw value (`<column>_raw`) beside its typed,
+normalized value. The typed columns are stored generated columns (expressions of sql/functions/normalize.sql), so
+PostgreSQL computes them while COPY writes the row: loading is one pass, whichever way the file is read.
+
+The table is partitioned by file (`file_hash`), and each file's partition by line range into one leaf per COPY
+session. A leaf's defaults supply province, term, file hash and line number (a sequence starting at the leaf's
+first line), so COPY reads nothing but the file's own fields. Validation reads `staging.<source>` filtered on the
+file's hash; publishing copies the accepted rows into core and drops the file's partition.
 All identifiers here come from our own column definitions, never from input headers.
 """
 from __future__ import annotations
 
+import hashlib
+
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..sources import SOURCES, Column, Source
@@ -14,7 +22,7 @@ from ..sources import SOURCES, Column, Source
 # kind → (typed columns it produces: [(name, sql type, expression over the raw value)])
 _TYPED = {
     "id": lambda c: [("id_number", "text", "kcbx.norm_id({r})"),
-                     ("id_valid", "boolean", "kcbx.id_valid(kcbx.norm_id({r}))")],
+                     ("id_valid", "boolean", "kcbx.raw_id_valid({r})")],
     "name": lambda c: [(c.name, "text", "kcbx.norm_name({r})"), ("name_key", "text", "kcbx.name_key({r})")],
     "gender": lambda c: [(c.name, "text", "kcbx.norm_gender({r})")],
     "date": lambda c: [(c.name, "date", "kcbx.parse_date({r})")],
@@ -24,9 +32,19 @@ _TYPED = {
                        "case when btrim(kcbx.halfwidth({r})) ~ '^[0-9]{{1,9}}$' then btrim(kcbx.halfwidth({r}))::int end")],
     "school_id": lambda c: [(c.name, "text", "nullif(btrim(kcbx.halfwidth({r})), '')")],
     "student_no": lambda c: [(c.name, "text", "kcbx.norm_compact({r})")],
-    "code": lambda c: [(c.name, "text", "kcbx.norm_code({r})")],
+    # a value the contract allows, as written, needs no normalizing (a list test is cheaper than norm_code's)
+    "code": lambda c: [(c.name, "text", f"case when {{r}} in ({_sql_list(c.allowed)}) then {{r}} else kcbx.norm_code({{r}}) end"
+                        if c.allowed else "kcbx.norm_code({r})")],
     "text": lambda c: [(c.name, "text", "nullif(btrim({r}), '')")],
 }
+
+
+def _sql_list(values) -> str:
+    return ", ".join(_literal(v) for v in values)
+
+
+def _literal(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
 
 
 def typed_columns(col: Column) -> list[tuple[str, str, str]]:
@@ -34,41 +52,63 @@ def typed_columns(col: Column) -> list[tuple[str, str, str]]:
     return [(name, typ, expr.format(r=raw)) for name, typ, expr in _TYPED[col.kind](col)]
 
 
-def raw_table_ddl(src: Source) -> str:
-    cols = ", ".join(f"{c.name} text" for c in src.columns)
-    return (f"create unlogged table if not exists staging.{src.name}_raw "
-            f"(file_hash text not null, line int not null, {cols})")
+def raw_columns(src: Source) -> list[str]:
+    return [f"{c.name}_raw" for c in src.columns]
 
 
 def staged_table_ddl(src: Source) -> str:
     parts = ["province text not null", "term text not null", "file_hash text not null", "line int not null"]
     for c in src.columns:
         parts.append(f"{c.name}_raw text")
-        parts += [f"{name} {typ}" for name, typ, _ in typed_columns(c)]
-    return f"create unlogged table if not exists staging.{src.name} ({', '.join(parts)})"
+        parts += [f"{name} {typ} generated always as ({expr}) stored" for name, typ, expr in typed_columns(c)]
+    return f"create table staging.{src.name} ({', '.join(parts)}) partition by list (file_hash)"
 
 
-def normalize_sql(src: Source, relation: str | None = None) -> str:
-    """INSERT … SELECT from staging.<source>_raw (or `relation`, with the same columns) into staging.<source> for
-    one file (:file_hash), the rows whose line falls in one of :parts parts (:part), so that several sessions can
-    share a large file."""
-    targets = ["province", "term", "file_hash", "line"]
-    exprs = [":province", ":term", "file_hash", "line"]
-    for c in src.columns:
-        targets.append(f"{c.name}_raw")
-        exprs.append(c.name)
-        for name, _, expr in typed_columns(c):
-            targets.append(name)
-            exprs.append(expr.replace(f"{c.name}_raw", c.name))
-    return (f"insert into staging.{src.name} ({', '.join(targets)}) "
-            f"select {', '.join(exprs)} from {relation or f'staging.{src.name}_raw'} where file_hash = :file_hash"
-            f" and line % :parts = :part")
+def file_partition(source: str, file_hash: str) -> str:
+    return f"staging.{source}_{file_hash[:16]}"
+
+
+def create_file_partition(conn: Connection, source: str, file_hash: str, province: str, term: str,
+                          first_lines: list[int]) -> list[str]:
+    """A fresh partition of staging.<source> for one file, with one leaf per entry of `first_lines` (the file line
+    that leaf's rows start at); returns the leaves, in order. Rows COPYed into a leaf number their lines from it."""
+    parent = file_partition(source, file_hash)
+    conn.execute(sa.text(f"drop table if exists {parent}"))
+    conn.execute(sa.text(f"create table {parent} partition of staging.{source} for values in ({_literal(file_hash)})"
+                         " partition by range (line)"))
+    leaves = []
+    for i, first in enumerate(first_lines):
+        leaf, upper = f"{parent}_{i}", (str(first_lines[i + 1]) if i + 1 < len(first_lines) else "maxvalue")
+        conn.execute(sa.text(
+            f"create unlogged table {leaf} partition of {parent} for values from ({first}) to ({upper})"
+            " with (autovacuum_enabled = false)"))  # written once, read by validation and publishing, then dropped
+        conn.execute(sa.text(f"create unlogged sequence {leaf}_line start with {first} owned by {leaf}.line"))
+        conn.execute(sa.text(
+            f"alter table {leaf} alter column province set default {_literal(province)},"
+            f" alter column term set default {_literal(term)}, alter column file_hash set default {_literal(file_hash)},"
+            f" alter column line set default nextval('{leaf}_line')"))
+        leaves.append(leaf)
+    return leaves
+
+
+def drop_file_partition(conn: Connection, source: str, file_hash: str) -> None:
+    conn.execute(sa.text(f"drop table if exists {file_partition(source, file_hash)}"))
+
+
+def _signature(ddl: str) -> str:
+    return "kcbx staging " + hashlib.sha256(ddl.encode()).hexdigest()[:16]
 
 
 def ensure_staging_tables(conn: Connection) -> None:
+    """Create staging.<source> as the source definitions say; a table of an older definition is replaced (staging
+    holds only files being loaded, and publishing refuses a file whose staged rows are gone)."""
     from ..db import exec_script
     for src in SOURCES.values():
-        exec_script(conn, raw_table_ddl(src))
-        exec_script(conn, staged_table_ddl(src))
-        # no index: staging holds the files of the sweep under way, read whole; an index would only slow the load
-        exec_script(conn, f"drop index if exists staging.{src.name}_file")
+        ddl = staged_table_ddl(src)
+        current = conn.execute(sa.text("select obj_description(to_regclass(:t), 'pg_class')"),
+                               {"t": f"staging.{src.name}"}).scalar()
+        if current == _signature(ddl):
+            continue
+        exec_script(conn, f"drop table if exists staging.{src.name}_raw; drop table if exists staging.{src.name} cascade")
+        exec_script(conn, ddl)
+        exec_script(conn, f"comment on table staging.{src.name} is {_literal(_signature(ddl))}")
