@@ -242,7 +242,7 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " province = :p and term = :t and source = :s and file_hash = :h for update"),
             {**key, "part": file_partition(source, h)}).first()
         staged_rows = conn.execute(sa.text(f"select count(*) from staging.{source} where file_hash = :h"),
-                                   key).scalar() if manifest and manifest[2] else None
+                                   key).scalar() if manifest and manifest[2] else 0
         if manifest is None or staged_rows != manifest[0] - manifest[1]:
             raise InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it"
                              " again before publishing")
