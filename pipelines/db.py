@@ -159,6 +159,11 @@ def migrate(eng: Engine) -> list[str]:
     return applied_now
 
 
+def sql_literal(value: str) -> str:
+    """A string as an SQL literal, for DDL that takes no parameters (our own values only, never input headers)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def exec_script(conn: Connection, sql: str) -> None:
     """Run SQL text with no parameters (so `%` needs no escaping) on the connection's open transaction."""
     with conn.connection.dbapi_connection.cursor() as cur:

@@ -30,14 +30,14 @@ def t2s_pairs() -> tuple[str, str]:
 
 def install_t2s_function(conn) -> None:
     src, dst = t2s_pairs()
-    from .db import exec_script
+    from .db import exec_script, sql_literal
     exec_script(conn,
         "create or replace function kcbx.t2s(s text) returns text language plpgsql immutable parallel safe strict as "
-        f"$fn$ begin if s ~ {_literal('[' + src + ']')} then return translate(s, {_literal(src)}, {_literal(dst)});"
+        f"$fn$ begin if s ~ {sql_literal('[' + src + ']')} then return translate(s, {sql_literal(src)}, {sql_literal(dst)});"
         " end if; return s; end $fn$")
     exec_script(conn,
         "create or replace function kcbx.is_simplified_hanzi(s text) returns boolean language sql immutable"
-        f" parallel safe as $fn$ select s ~ {_literal('^' + simplified_hanzi_class(src) + '+$')} $fn$")
+        f" parallel safe as $fn$ select s ~ {sql_literal('^' + simplified_hanzi_class(src) + '+$')} $fn$")
 
 
 def simplified_hanzi_class(src: str) -> str:
@@ -52,7 +52,3 @@ def simplified_hanzi_class(src: str) -> str:
             ranges.append(chr(start) if start == cp - 1 else f"{chr(start)}-{chr(cp - 1)}")
             start = None
     return "[" + "".join(ranges) + "]"
-
-
-def _literal(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"

@@ -154,6 +154,20 @@ def test_rows_are_accounted_for_and_rejected_rows_are_not_published(settings, tm
     assert [(l, s) for l, _, s in issues] == [(3, "rejected"), (5, "rejected")]
 
 
+def test_publishing_refuses_a_file_whose_staged_rows_are_gone(settings, tmp_path):
+    """A load killed halfway, or staging replaced by an upgrade, must not publish a file as if it had no rows."""
+    from pipelines.load.staging import drop_file_partition
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "registry", write(tmp_path / "registry.csv", registry_text()), None)
+    with eng.begin() as c:
+        drop_file_partition(c, "registry", staged.file_hash)
+    with pytest.raises(InputError, match="registry.csv: not staged for .*staged rows are gone"):
+        publish_staged(eng, settings, TERM, staged, None)
+    with eng.connect() as c:
+        assert c.execute(sa.text("select count(*) from core.registry")).scalar() == 0
+        assert c.execute(sa.text("select status from audit.file_manifest")).scalar() == "staged"
+
+
 def test_normalized_values_reach_core(settings, tmp_path):
     text = HEADER + "Ｇ41010220150309106x, ４１０１０２２０１５０３０９１０６ｘ ,張　偉,1,20150309,4101021001,一小,410102001001,初一,在读\n"
     eng = db.prepare(settings)

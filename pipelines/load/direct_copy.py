@@ -18,9 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..db import raw_copy
-from ..sources import Source
 from .readers import RowStream
-from .staging import raw_columns
 
 log = logging.getLogger("kcbx.load")
 
@@ -70,7 +68,7 @@ def copy_plan(path: Path, stream: RowStream, parts: int) -> list[Part] | None:
 
 
 class _Range:
-    """File reader for COPY over one part's bytes; logs MB/s about once a second for the whole file."""
+    """File reader for COPY over one part's bytes."""
 
     def __init__(self, path: Path, part: Part, progress: "Progress"):
         self.f = open(path, "rb")
@@ -88,6 +86,8 @@ class _Range:
 
 
 class Progress:
+    """Bytes read by all the parts of one file; logs MB/s about once a second."""
+
     def __init__(self, name: str, size: int):
         self.name, self.size, self.done, self.lock = name, size, 0, threading.Lock()
         self.started = self.last = time.monotonic()
@@ -102,14 +102,12 @@ class Progress:
                          self.done / 1e6 / (now - self.started))
 
 
-def copy_part(conn, src: Source, leaf: str, stream: RowStream, path: Path, part: Part, progress: Progress) -> int:
+def copy_part(conn, leaf: str, stream: RowStream, path: Path, part: Part, progress: Progress) -> int:
     """COPY one part of the file into its leaf; returns the rows copied. When every field of the file is a column,
     COPY writes the leaf itself; otherwise it fills a temporary table of all the fields, whose columns the leaf
     takes (a header that maps to no column is still a field of every line)."""
     by_position = dict(zip(stream.positions, stream.columns))
-    raw = set(raw_columns(src))
-    fields = [f"{by_position[i]}_raw" if i in by_position and f"{by_position[i]}_raw" in raw else None
-              for i in range(stream.width)]
+    fields = [f"{by_position[i]}_raw" if i in by_position else None for i in range(stream.width)]
     options = f"format csv, encoding '{PG_ENCODING[stream.encoding]}'"
     reader = _Range(path, part, progress)
     try:

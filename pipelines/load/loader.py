@@ -27,9 +27,9 @@ from ..sources import REQUIRED_SOURCES, SOURCES
 from ..terms import Term
 from .archive import archive_file, sha256_file
 from .direct_copy import Part, Progress, copy_part, copy_plan
-from .readers import open_rows
+from .readers import RowStream, open_rows
 from ..faults import failpoint
-from .staging import create_file_partition, drop_file_partition, file_partition, typed_columns
+from .staging import create_file_partition, drop_file_partition, typed_columns
 
 log = logging.getLogger("kcbx.load")
 
@@ -124,25 +124,28 @@ class _CopyBuffer(io.RawIOBase):
         return data[:size]
 
 
-def _copy_parts(eng: Engine, src, leaves: list[str], stream, path: Path, parts: list[Part], counts: dict) -> bool:
-    """COPY each part of the file into its leaf, one session per part; False (and nothing usable kept) if COPY
-    refused any part."""
+def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, stream: RowStream, path: Path,
+                parts: list[Part]) -> int | None:
+    """COPY each part of the file into a leaf of its own, one session per part; returns the rows copied, or None
+    (nothing usable kept) if COPY refused any part."""
+    with eng.begin() as conn:
+        leaves = create_file_partition(conn, stream.source.name, file_hash, settings.province, term.code,
+                                       [p.first_line for p in parts])
     progress = Progress(path.name, path.stat().st_size)
 
     def copy(i: int) -> int:
         with eng.begin() as conn:
-            rows = copy_part(conn, src, leaves[i], stream, path, parts[i], progress)
+            rows = copy_part(conn, leaves[i], stream, path, parts[i], progress)
         with eng.begin() as conn:  # validation plans on the leaves' statistics (the partitioned parent needs none)
             conn.execute(sa.text(f"analyze {leaves[i]}"))
         return rows
     try:
         with ThreadPoolExecutor(len(parts)) as pool:
-            counts["read"] = sum(pool.map(copy, range(len(parts))))
-        return True
+            return sum(pool.map(copy, range(len(parts))))
     except psycopg2.Error as e:
         log.info("%s: COPY cannot take the file as it is (%s); reading it row by row",
                  path.name, (str(e).strip().splitlines() or [type(e).__name__])[0])
-        return False
+        return None
 
 
 def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: Path, run_id: str) -> StagedFile:
@@ -179,30 +182,26 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
 
     # 1. the rows, typed as COPY writes them: by COPY itself, in parallel parts, when it can take the file as it
     # is; else as the row reader gives them, its unreadable rows recorded as row issues
-    clear_issues = "delete from audit.row_issues where file_hash = :h and term = :t and province = :p"
+    with eng.begin() as conn:
+        conn.execute(sa.text("delete from audit.row_issues where file_hash = :h and term = :t and province = :p"),
+                     key)
     parts = copy_plan(path, stream, COPY_SESSIONS if path.stat().st_size >= PARALLEL_MIN_BYTES else 1)
-    by_copy = False
-    if parts:
-        with eng.begin() as conn:
-            conn.execute(sa.text(clear_issues), key)
-            leaves = create_file_partition(conn, source, file_hash, settings.province, term.code,
-                                           [p.first_line for p in parts])
-        by_copy = _copy_parts(eng, src, leaves, stream, path, parts, counts)
-    if by_copy:
+    copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts) if parts else None
+    if copied is not None:
+        counts["read"] = copied
         stream.close()
-        log.info("%s: %d rows copied and typed in %.1f s", path.name, counts["read"], time.monotonic() - started)
+        log.info("%s: %d rows copied and typed in %.1f s", path.name, copied, time.monotonic() - started)
     else:
         with eng.begin() as conn:
-            conn.execute(sa.text(clear_issues), key)
-            leaves = create_file_partition(conn, source, file_hash, settings.province, term.code, [1])
-            raw_copy(conn, f"copy {leaves[0]} (line, {', '.join(c + '_raw' for c in stream.columns)}) from stdin",
+            leaf, = create_file_partition(conn, source, file_hash, settings.province, term.code, [1])
+            raw_copy(conn, f"copy {leaf} (line, {', '.join(c + '_raw' for c in stream.columns)}) from stdin",
                      _CopyBuffer(lines()))
             if problems:
                 conn.execute(sa.text(
                     "insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule, severity,"
                     " message, run_id) values (:h, :p, :t, :s, :f, :line, 'unreadable_row', 'rejected', :m, :r)"),
                     [{**key, "f": path.name, "line": ln, "m": msg, "r": run_id} for ln, msg in problems])
-            conn.execute(sa.text(f"analyze {leaves[0]}"))
+            conn.execute(sa.text(f"analyze {leaf}"))
     # 2. the manifest says the file is staged only once all of it is
     with eng.begin() as conn:
         conn.execute(sa.text(
@@ -219,7 +218,7 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
     elapsed = time.monotonic() - started
     log.info("%s: staged %d rows (%d unreadable) in %.1f s, %s %s%s", path.name, counts["read"], len(problems),
              elapsed, stream.format, stream.encoding or "",
-             f", read by COPY in {len(leaves)} part{'s' if len(leaves) > 1 else ''}" if by_copy else "")
+             f", read by COPY in {len(parts)} part{'s' if len(parts) > 1 else ''}" if copied is not None else "")
     return StagedFile(source, path.name, path, file_hash, counts["read"], len(problems), stream.encoding,
                       stream.format, stream.header_line)
 
@@ -238,15 +237,14 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
     cols = ", ".join(core_columns(source))
     with eng.begin() as conn:
         manifest = conn.execute(sa.text(
-            "select rows_read, rows_rejected, to_regclass(:part) is not null from audit.file_manifest where"
-            " province = :p and term = :t and source = :s and file_hash = :h for update"),
-            {**key, "part": file_partition(source, h)}).first()
+            "select rows_read, rows_rejected from audit.file_manifest where province = :p and term = :t"
+            " and source = :s and file_hash = :h for update"), key).first()
         staged_rows = conn.execute(sa.text(f"select count(*) from staging.{source} where file_hash = :h"),
-                                   key).scalar() if manifest and manifest[2] else 0
-        if manifest is None or staged_rows != manifest[0] - manifest[1]:
+                                   key).scalar()
+        if manifest is None or staged_rows != manifest.rows_read - manifest.rows_rejected:
             raise InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it"
                              " again before publishing")
-        rows_read = manifest[0]
+        rows_read = manifest.rows_read
         # the accepted rows go into a fresh partition, indexed once when it replaces the term's old one
         partition = conn.execute(sa.text("select core.new_partition(:s, :p, :t)"), key).scalar()
         accepted = conn.execute(sa.text(

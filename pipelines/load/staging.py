@@ -17,6 +17,7 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..db import exec_script, sql_literal
 from ..sources import SOURCES, Column, Source
 
 # kind → (typed columns it produces: [(name, sql type, expression over the raw value)])
@@ -33,27 +34,15 @@ _TYPED = {
     "school_id": lambda c: [(c.name, "text", "nullif(btrim(kcbx.halfwidth({r})), '')")],
     "student_no": lambda c: [(c.name, "text", "kcbx.norm_compact({r})")],
     # a value the contract allows, as written, needs no normalizing (a list test is cheaper than norm_code's)
-    "code": lambda c: [(c.name, "text", f"case when {{r}} in ({_sql_list(c.allowed)}) then {{r}} else kcbx.norm_code({{r}}) end"
-                        if c.allowed else "kcbx.norm_code({r})")],
+    "code": lambda c: [(c.name, "text", "case when {r} in (" + ", ".join(map(sql_literal, c.allowed))
+                        + ") then {r} else kcbx.norm_code({r}) end" if c.allowed else "kcbx.norm_code({r})")],
     "text": lambda c: [(c.name, "text", "nullif(btrim({r}), '')")],
 }
-
-
-def _sql_list(values) -> str:
-    return ", ".join(_literal(v) for v in values)
-
-
-def _literal(v: str) -> str:
-    return "'" + v.replace("'", "''") + "'"
 
 
 def typed_columns(col: Column) -> list[tuple[str, str, str]]:
     raw = f"{col.name}_raw"
     return [(name, typ, expr.format(r=raw)) for name, typ, expr in _TYPED[col.kind](col)]
-
-
-def raw_columns(src: Source) -> list[str]:
-    return [f"{c.name}_raw" for c in src.columns]
 
 
 def staged_table_ddl(src: Source) -> str:
@@ -74,7 +63,7 @@ def create_file_partition(conn: Connection, source: str, file_hash: str, provinc
     that leaf's rows start at); returns the leaves, in order. Rows COPYed into a leaf number their lines from it."""
     parent = file_partition(source, file_hash)
     conn.execute(sa.text(f"drop table if exists {parent}"))
-    conn.execute(sa.text(f"create table {parent} partition of staging.{source} for values in ({_literal(file_hash)})"
+    conn.execute(sa.text(f"create table {parent} partition of staging.{source} for values in ({sql_literal(file_hash)})"
                          " partition by range (line)"))
     leaves = []
     for i, first in enumerate(first_lines):
@@ -84,8 +73,8 @@ def create_file_partition(conn: Connection, source: str, file_hash: str, provinc
             " with (autovacuum_enabled = false)"))  # written once, read by validation and publishing, then dropped
         conn.execute(sa.text(f"create unlogged sequence {leaf}_line start with {first} owned by {leaf}.line"))
         conn.execute(sa.text(
-            f"alter table {leaf} alter column province set default {_literal(province)},"
-            f" alter column term set default {_literal(term)}, alter column file_hash set default {_literal(file_hash)},"
+            f"alter table {leaf} alter column province set default {sql_literal(province)},"
+            f" alter column term set default {sql_literal(term)}, alter column file_hash set default {sql_literal(file_hash)},"
             f" alter column line set default nextval('{leaf}_line')"))
         leaves.append(leaf)
     return leaves
@@ -102,7 +91,6 @@ def _signature(ddl: str) -> str:
 def ensure_staging_tables(conn: Connection) -> None:
     """Create staging.<source> as the source definitions say; a table of an older definition is replaced (staging
     holds only files being loaded, and publishing refuses a file whose staged rows are gone)."""
-    from ..db import exec_script
     for src in SOURCES.values():
         ddl = staged_table_ddl(src)
         current = conn.execute(sa.text("select obj_description(to_regclass(:t), 'pg_class')"),
@@ -111,4 +99,4 @@ def ensure_staging_tables(conn: Connection) -> None:
             continue
         exec_script(conn, f"drop table if exists staging.{src.name}_raw; drop table if exists staging.{src.name} cascade")
         exec_script(conn, ddl)
-        exec_script(conn, f"comment on table staging.{src.name} is {_literal(_signature(ddl))}")
+        exec_script(conn, f"comment on table staging.{src.name} is {sql_literal(_signature(ddl))}")

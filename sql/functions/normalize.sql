@@ -71,10 +71,11 @@ do $do$ begin
                          from generate_series(date '2000-01-01', date '2000-12-31', interval '1 day') d) d on d.md = g.md));
 end $do$;
 
--- Calendar check for y-m-d.
+-- Calendar check for y-m-d. With d in 1–31, m * 100 + d names one month and day; a month outside 1–12 falls
+-- outside the table or on its row of no days.
 create or replace function kcbx.ymd_valid(y int, m int, d int) returns boolean language sql immutable
 parallel safe as $$
-  select m between 1 and 12 and d between 1 and 31 and kcbx.date_valid(y, m * 100 + d)
+  select d between 1 and 31 and kcbx.date_valid(y, m * 100 + d)
 $$;
 
 -- y-m-d → date without raising (NULL if no such day).
@@ -93,10 +94,15 @@ create or replace function kcbx.id_gender(id text) returns text language sql imm
   select case when kcbx.id_is_canonical(id) then case when substr(id, 17, 1)::int % 2 = 1 then '男' else '女' end end
 $$;
 
+-- The checks of an ID number in canonical form (the caller has checked it is): a real birth date, the right
+-- check character.
+create or replace function kcbx.canonical_id_valid(id text) returns boolean language sql immutable parallel safe as $$
+  select kcbx.date_valid(substr(id, 7, 4)::int, substr(id, 11, 4)::int) and kcbx.id_check_digits(id) = right(id, 1)
+$$;
+
 -- A valid ID: 18 characters, a real birth date and the right check character.
 create or replace function kcbx.id_valid(id text) returns boolean language sql immutable parallel safe as $$
-  select coalesce(kcbx.id_is_canonical(id) and kcbx.date_valid(substr(id, 7, 4)::int, substr(id, 11, 4)::int)
-                  and kcbx.id_check_digits(id) = right(id, 1), false)
+  select coalesce(kcbx.id_is_canonical(id) and kcbx.canonical_id_valid(id), false)
 $$;
 
 -- Whether the ID number a raw value normalizes to is valid, in one inlined expression for canonical values. An
@@ -109,9 +115,8 @@ begin
 end $$;
 
 create or replace function kcbx.raw_id_valid(s text) returns boolean language sql immutable parallel safe as $$
-  select case when kcbx.id_is_canonical(s)
-    then coalesce(kcbx.date_valid(substr(s, 7, 4)::int, substr(s, 11, 4)::int) and kcbx.id_check_digits(s) = right(s, 1), false)
-    else kcbx.id_valid_of_general(kcbx.norm_id_general(s)) end
+  select case when kcbx.id_is_canonical(s) then kcbx.canonical_id_valid(s)
+              else kcbx.id_valid_of_general(kcbx.norm_id_general(s)) end
 $$;
 
 -- A trimmed, half-width date text → date. Forms: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYY年M月D日 (optionally with
@@ -137,8 +142,7 @@ $$;
 create or replace function kcbx.parse_date(s text) returns date language sql immutable parallel safe as $$
   select case when octet_length(s) = 10 and substr(s, 5, 1) = '-' and substr(s, 8, 1) = '-'
                    and substr(s, 1, 4) || substr(s, 6, 2) || substr(s, 9, 2) ~ '^[0-9]+$'
-    then case when kcbx.date_valid(substr(s, 1, 4)::int, (substr(s, 6, 2) || substr(s, 9, 2))::int)
-              then make_date(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int) end
+    then kcbx.safe_date(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int)
     else kcbx.parse_date_general(s) end
 $$;
 
