@@ -33,7 +33,8 @@ def install_t2s_function(conn) -> None:
     from .db import exec_script, sql_literal
     exec_script(conn,
         "create or replace function kcbx.t2s(s text) returns text language plpgsql immutable parallel safe strict as "
-        f"$fn$ begin if s ~ {sql_literal('[' + src + ']')} then return translate(s, {sql_literal(src)}, {sql_literal(dst)});"
+        f"$fn$ begin if s ~ {sql_literal('[' + src + ']')} then"
+        f" return translate(s, {sql_literal(src)}, {sql_literal(dst)});"
         " end if; return s; end $fn$")
     exec_script(conn,
         "create or replace function kcbx.is_simplified_hanzi(s text) returns boolean language sql immutable"

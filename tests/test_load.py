@@ -160,12 +160,33 @@ def test_publishing_refuses_a_file_whose_staged_rows_are_gone(settings, tmp_path
     eng = db.prepare(settings)
     staged = stage_file(eng, settings, TERM, "registry", write(tmp_path / "registry.csv", registry_text()), None)
     with eng.begin() as c:
-        drop_file_partition(c, "registry", staged.file_hash)
+        drop_file_partition(c, "registry", "41", staged.file_hash)
     with pytest.raises(InputError, match="registry.csv: not staged for .*staged rows are gone"):
         publish_staged(eng, settings, TERM, staged, None)
     with eng.connect() as c:
         assert c.execute(sa.text("select count(*) from core.registry")).scalar() == 0
         assert c.execute(sa.text("select status from audit.file_manifest")).scalar() == "staged"
+
+
+def test_two_provinces_staging_the_same_file_keep_their_own_rows(settings, tmp_path):
+    """Sweeps of several provinces run at once, and may send byte-identical files (a header-only list, a shared
+    extract): each province stages, validates and publishes its own copy."""
+    from pipelines.validate import validate_staged
+    other = Settings(data_dir=tmp_path / "data42", database_url=settings.database_url, province="42")
+    eng = db.prepare(settings)
+    path = write(tmp_path / "registry.csv", registry_text())
+    ours, theirs = (stage_file(eng, s, TERM, "registry", path, None) for s in (settings, other))
+    assert ours.file_hash == theirs.file_hash
+    with eng.connect() as c:
+        assert dict(c.execute(sa.text("select province, count(*) from staging.registry group by 1")).all()) == \
+            {"41": 3, "42": 3}
+    for s, staged in ((settings, ours), (other, theirs)):
+        validate_staged(eng, s, TERM, "registry", staged.file_hash, staged.file_name, None)
+        assert publish_staged(eng, s, TERM, staged, None).rows_accepted == 3
+    with eng.connect() as c:
+        assert dict(c.execute(sa.text("select province, count(*) from core.registry group by 1")).all()) == \
+            {"41": 3, "42": 3}
+        assert c.execute(sa.text("select count(*) from staging.registry")).scalar() == 0
 
 
 def test_normalized_values_reach_core(settings, tmp_path):

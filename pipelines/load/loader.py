@@ -129,14 +129,14 @@ def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, str
     """COPY each part of the file into a leaf of its own, one session per part; returns the rows copied, or None
     (nothing usable kept) if COPY refused any part."""
     with eng.begin() as conn:
-        leaves = create_file_partition(conn, stream.source.name, file_hash, settings.province, term.code,
+        leaves = create_file_partition(conn, stream.source.name, settings.province, term.code, file_hash,
                                        [p.first_line for p in parts])
     progress = Progress(path.name, path.stat().st_size)
 
     def copy(i: int) -> int:
         with eng.begin() as conn:
             rows = copy_part(conn, leaves[i], stream, path, parts[i], progress)
-        with eng.begin() as conn:  # validation plans on the leaves' statistics (the partitioned parent needs none)
+        with eng.begin() as conn:  # validation plans on the leaves' statistics (the partitioned parents need none)
             conn.execute(sa.text(f"analyze {leaves[i]}"))
         return rows
     try:
@@ -193,7 +193,7 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
         log.info("%s: %d rows copied and typed in %.1f s", path.name, copied, time.monotonic() - started)
     else:
         with eng.begin() as conn:
-            leaf, = create_file_partition(conn, source, file_hash, settings.province, term.code, [1])
+            leaf, = create_file_partition(conn, source, settings.province, term.code, file_hash, [1])
             raw_copy(conn, f"copy {leaf} (line, {', '.join(c + '_raw' for c in stream.columns)}) from stdin",
                      _CopyBuffer(lines()))
             if problems:
@@ -239,8 +239,8 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
         manifest = conn.execute(sa.text(
             "select rows_read, rows_rejected from audit.file_manifest where province = :p and term = :t"
             " and source = :s and file_hash = :h for update"), key).first()
-        staged_rows = conn.execute(sa.text(f"select count(*) from staging.{source} where file_hash = :h"),
-                                   key).scalar()
+        staged_rows = conn.execute(sa.text(f"select count(*) from staging.{source} where province = :p"
+                                           " and file_hash = :h"), key).scalar()
         if manifest is None or staged_rows != manifest.rows_read - manifest.rows_rejected:
             raise InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it"
                              " again before publishing")
@@ -248,7 +248,8 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
         # the accepted rows go into a fresh partition, indexed once when it replaces the term's old one
         partition = conn.execute(sa.text("select core.new_partition(:s, :p, :t)"), key).scalar()
         accepted = conn.execute(sa.text(
-            f"insert into {partition} ({cols}) select {cols} from staging.{source} s where s.file_hash = :h"
+            f"insert into {partition} ({cols}) select {cols} from staging.{source} s where s.province = :p"
+            " and s.file_hash = :h"
             " and not exists (select 1 from audit.row_issues i where i.file_hash = s.file_hash and i.line = s.line"
             "   and i.term = :t and i.province = :p and i.severity = 'rejected')"), key).rowcount
         warned = conn.execute(sa.text(
@@ -266,8 +267,8 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " rows_rejected = :rej, rows_warned = :w where province = :p and term = :t and source = :s"
             " and file_hash = :h"), {**key, "a": accepted, "rej": rows_read - accepted, "w": warned})
         failpoint("publish")
-    with eng.begin() as conn:  # on its own: dropping a partition locks all of staging.<source> for a moment
-        drop_file_partition(conn, source, h)
+    with eng.begin() as conn:  # on its own: dropping a partition locks its parent for a moment
+        drop_file_partition(conn, source, settings.province, h)
     log.info("%s: published %d of %d rows (%d rejected, %d with warnings)", staged.file_name, accepted, rows_read,
              rows_read - accepted, warned)
     return PublishResult(source, h, rows_read, accepted, rows_read - accepted, warned)

@@ -4,9 +4,10 @@
 normalized value. The typed columns are stored generated columns (expressions of sql/functions/normalize.sql), so
 PostgreSQL computes them while COPY writes the row: loading is one pass, whichever way the file is read.
 
-The table is partitioned by file (`file_hash`), and each file's partition by line range into one leaf per COPY
-session. A leaf's defaults supply province, term, file hash and line number (a sequence starting at the leaf's
-first line), so COPY reads nothing but the file's own fields. Validation reads `staging.<source>` filtered on the
+The table is partitioned by province, each province's partition by file (`file_hash`: several provinces swept at
+once may send the same file), and each file's partition by line range into one leaf per COPY session. A leaf's
+defaults supply province, term, file hash and line number (a sequence starting at the leaf's first line), so COPY
+reads nothing but the file's own fields. Validation reads `staging.<source>` filtered on the province and the
 file's hash; publishing copies the accepted rows into core and drops the file's partition.
 All identifiers here come from our own column definitions, never from input headers.
 """
@@ -50,21 +51,24 @@ def staged_table_ddl(src: Source) -> str:
     for c in src.columns:
         parts.append(f"{c.name}_raw text")
         parts += [f"{name} {typ} generated always as ({expr}) stored" for name, typ, expr in typed_columns(c)]
-    return f"create table staging.{src.name} ({', '.join(parts)}) partition by list (file_hash)"
+    return f"create table staging.{src.name} ({', '.join(parts)}) partition by list (province)"
 
 
-def file_partition(source: str, file_hash: str) -> str:
-    return f"staging.{source}_{file_hash[:16]}"
+def file_partition(source: str, province: str, file_hash: str) -> str:
+    return f"staging.{source}_{province}_{file_hash[:16]}"
 
 
-def create_file_partition(conn: Connection, source: str, file_hash: str, province: str, term: str,
+def create_file_partition(conn: Connection, source: str, province: str, term: str, file_hash: str,
                           first_lines: list[int]) -> list[str]:
     """A fresh partition of staging.<source> for one file, with one leaf per entry of `first_lines` (the file line
     that leaf's rows start at); returns the leaves, in order. Rows COPYed into a leaf number their lines from it."""
-    parent = file_partition(source, file_hash)
+    conn.execute(sa.text(
+        f"create table if not exists staging.{source}_{province} partition of staging.{source}"
+        f" for values in ({sql_literal(province)}) partition by list (file_hash)"))
+    parent = file_partition(source, province, file_hash)
     conn.execute(sa.text(f"drop table if exists {parent}"))
-    conn.execute(sa.text(f"create table {parent} partition of staging.{source} for values in ({sql_literal(file_hash)})"
-                         " partition by range (line)"))
+    conn.execute(sa.text(f"create table {parent} partition of staging.{source}_{province}"
+                         f" for values in ({sql_literal(file_hash)}) partition by range (line)"))
     leaves = []
     for i, first in enumerate(first_lines):
         leaf, upper = f"{parent}_{i}", (str(first_lines[i + 1]) if i + 1 < len(first_lines) else "maxvalue")
@@ -74,14 +78,15 @@ def create_file_partition(conn: Connection, source: str, file_hash: str, provinc
         conn.execute(sa.text(f"create unlogged sequence {leaf}_line start with {first} owned by {leaf}.line"))
         conn.execute(sa.text(
             f"alter table {leaf} alter column province set default {sql_literal(province)},"
-            f" alter column term set default {sql_literal(term)}, alter column file_hash set default {sql_literal(file_hash)},"
+            f" alter column term set default {sql_literal(term)},"
+            f" alter column file_hash set default {sql_literal(file_hash)},"
             f" alter column line set default nextval('{leaf}_line')"))
         leaves.append(leaf)
     return leaves
 
 
-def drop_file_partition(conn: Connection, source: str, file_hash: str) -> None:
-    conn.execute(sa.text(f"drop table if exists {file_partition(source, file_hash)}"))
+def drop_file_partition(conn: Connection, source: str, province: str, file_hash: str) -> None:
+    conn.execute(sa.text(f"drop table if exists {file_partition(source, province, file_hash)}"))
 
 
 def _signature(ddl: str) -> str:
@@ -97,6 +102,7 @@ def ensure_staging_tables(conn: Connection) -> None:
                                {"t": f"staging.{src.name}"}).scalar()
         if current == _signature(ddl):
             continue
-        exec_script(conn, f"drop table if exists staging.{src.name}_raw; drop table if exists staging.{src.name} cascade")
+        exec_script(conn, f"drop table if exists staging.{src.name}_raw;"
+                          f" drop table if exists staging.{src.name} cascade")
         exec_script(conn, ddl)
         exec_script(conn, f"comment on table staging.{src.name} is {sql_literal(_signature(ddl))}")

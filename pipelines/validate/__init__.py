@@ -50,20 +50,21 @@ _SUBQUERY = re.compile(r"\bselect\b", re.I)
 def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
     """Evaluate every rule on every staged row of the file, the row-local ones in one scan.
 
-    The result is a table `staging.checks_<hash>`: one row per line, with one boolean per rule (`r0`, `r1`, … in
-    the order of `rules`). GX validates this table, and the problem rows recorded in `audit.row_issues` come from
-    it, so the Data Docs and the audit trail cannot differ.
+    The result is a table `staging.checks_<province>_<hash>`: one row per line, with one boolean per rule (`r0`,
+    `r1`, … in the order of `rules`). GX validates this table, and the problem rows recorded in `audit.row_issues`
+    come from it, so the Data Docs and the audit trail cannot differ.
     """
-    table = f"staging.checks_{params['file_hash'][:16]}"
+    table = f"staging.checks_{params['province']}_{params['file_hash'][:16]}"
     joined = {i for i, r in enumerate(rules) if _SUBQUERY.search(r.where)}
     flags = "".join(f", false as r{i}" if i in joined else f", coalesce({r.where}, false) as r{i}"
                     for i, r in enumerate(rules))
     conn.execute(sa.text(f"drop table if exists {table}"))
+    file_rows = f"staging.{source} b where b.province = :province and b.file_hash = :file_hash"
     conn.execute(sa.text(f"create unlogged table {table} with (autovacuum_enabled = false) as"
-                         f" select b.line{flags} from staging.{source} b where b.file_hash = :file_hash"), params)
+                         f" select b.line{flags} from {file_rows}"), params)
     for i in sorted(joined):
-        conn.execute(sa.text(f"update {table} set r{i} = true where line in (select b.line from staging.{source} b"
-                             f" where b.file_hash = :file_hash and ({rules[i].where}))"), params)
+        conn.execute(sa.text(f"update {table} set r{i} = true where line in (select b.line from {file_rows}"
+                             f" and ({rules[i].where}))"), params)
     conn.execute(sa.text(f"analyze {table}"))
     return table
 
@@ -82,7 +83,8 @@ def _record_row_issues(conn, source: str, file_name: str, rules: list[Rule], che
         f"insert into audit.row_issues (file_hash, province, term, source, file_name, line, column_name, value,"
         f" rule, severity, message, run_id) select b.file_hash, b.province, b.term, :source, :file_name, b.line,"
         f" r.column_name, left(r.value, 200), r.rule, r.severity, r.message, :run_id"
-        f" from {checks} c join staging.{source} b on b.file_hash = :file_hash and b.line = c.line"
+        f" from {checks} c join staging.{source} b on b.province = :province and b.file_hash = :file_hash"
+        f"   and b.line = c.line"
         f" cross join lateral (values {issues}) r(failed, rule, column_name, value, severity, message)"
         f" where ({' or '.join(f'c.r{i}' for i in range(len(rules)))}) and r.failed"),
         {**params, **bound, "source": source, "file_name": file_name, "run_id": run_id})
