@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from . import SQL_DIR
 from .config import Settings
+from .db import ensure_province_partition
 from .faults import failpoint
 from .terms import Term
 
@@ -50,6 +51,7 @@ def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
 
 def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
     params = match_params(settings, term)
+    ensure_province_partition(eng, "match.person_term", settings.province)
     with eng.begin() as conn:
         for _path, sql in begin_matching(conn, params):
             conn.execute(sa.text(sql), params)

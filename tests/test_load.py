@@ -189,6 +189,38 @@ def test_two_provinces_staging_the_same_file_keep_their_own_rows(settings, tmp_p
         assert c.execute(sa.text("select count(*) from staging.registry")).scalar() == 0
 
 
+def test_two_provinces_replace_their_partitions_of_a_term_at_once(settings):
+    """Publishing and matching replace a province's partition of a term inside a transaction that also reads that
+    province's rows. Another province doing the same meanwhile must neither wait for it nor deadlock with it."""
+    eng = db.prepare(settings)
+    key = {"t": TERM.code}
+
+    def new(conn, province):
+        conn.execute(sa.text("select core.new_partition('registry', :p, :t)"), {**key, "p": province})
+
+    def attach(conn, province):
+        conn.execute(sa.text("select core.attach_partition('registry', :p, :t)"), {**key, "p": province})
+    for province in ("41", "42"):   # both published once already
+        db.ensure_province_partition(eng, "registry", province)
+        with eng.begin() as c:
+            new(c, province)
+            attach(c, province)
+    with eng.connect() as a, eng.connect() as b:
+        with a.begin():
+            new(a, "41")
+            a.execute(sa.text("select count(*) from core.registry where province = '41' and term = :t"), key)
+            with b.begin():
+                b.execute(sa.text("set local lock_timeout = '5s'"))
+                new(b, "42")
+                attach(b, "42")
+            attach(a, "41")
+    with eng.connect() as c:
+        assert sorted(c.execute(sa.text("select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid"
+                                        " where i.inhparent in ('core.registry_41'::regclass,"
+                                        " 'core.registry_42'::regclass)")).scalars()) == \
+            ["registry_2025_autumn_41", "registry_2025_autumn_42"]
+
+
 def test_normalized_values_reach_core(settings, tmp_path):
     text = HEADER + "Ｇ41010220150309106x, ４１０１０２２０１５０３０９１０６ｘ ,張　偉,1,20150309,4101021001,一小,410102001001,初一,在读\n"
     eng = db.prepare(settings)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
-from ..db import raw_copy
+from ..db import ensure_province_partition, raw_copy
 from ..errors import InputError
 from ..sources import REQUIRED_SOURCES, SOURCES
 from ..terms import Term
@@ -235,6 +235,7 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
         return PublishResult(source, h, 0, 0, 0, 0, already_published=True)
     key = {"p": settings.province, "t": term.code, "s": source, "h": h}
     cols = ", ".join(core_columns(source))
+    ensure_province_partition(eng, source, settings.province)
     with eng.begin() as conn:
         manifest = conn.execute(sa.text(
             "select rows_read, rows_rejected from audit.file_manifest where province = :p and term = :t"
