@@ -4,7 +4,8 @@
 
 Loading = what `stage_file` does: hash and archive the file, detect its encoding and header, read it, COPY it
 into staging and normalize every value into typed columns (ID number and its check, name and name key, dates,
-codes). Publishing into core (after validation) is timed separately. The floor is a bare
+codes). Publishing into core (after validation) is timed separately. `KCBX_NATIVE=off` measures the SQL
+normalizers instead of kcbx_native's C fast paths (pipelines/native/). The floor is a bare
 `COPY … FROM STDIN (FORMAT csv)` of the same file into an unlogged table of text columns. Prints rows per second,
 the load as a share of the floor's speed, and the peak memory (max RSS) of this process.
 """
@@ -16,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from pipelines import db
+from pipelines import db, native
 from pipelines.config import Settings
 from pipelines.load.loader import publish_staged, stage_file
 from pipelines.terms import Term
@@ -37,6 +38,8 @@ def run(rows: int, data: Path) -> dict:
     settings = Settings(data_dir=data.parent / ".kcbx" / "load_run", database_url=url, province="41")
     eng = db.engine(url)
     db.migrate(eng)
+    with eng.connect() as c:
+        normalizers = "C (kcbx_native)" if native.installed(c) else "SQL"
     floor = copy_floor(url, path.parent, only=path.name)
     term, run_id = Term.parse(TERM), str(uuid.uuid4())
 
@@ -51,8 +54,8 @@ def run(rows: int, data: Path) -> dict:
     result = {"rows": n_rows, "file_mb": round(path.stat().st_size / 1e6, 1), "copy_floor_s": round(floor, 2),
               "load_s": round(load_s, 2), "rows_per_s": round(n_rows / load_s),
               "share_of_copy_speed": round(floor / load_s, 3), "publish_s": round(publish_s, 2),
-              "peak_rss_mb": round(rss_mb()), "machine": machine()}
-    print(f"registry.csv: {n_rows:,} rows, {result['file_mb']} MB")
+              "peak_rss_mb": round(rss_mb()), "normalizers": normalizers, "machine": machine()}
+    print(f"registry.csv: {n_rows:,} rows, {result['file_mb']} MB; normalizers' fast paths in {normalizers}")
     print(f"bare COPY      {floor:8.2f} s  {n_rows / floor:>12,.0f} rows/s")
     print(f"load (staged)  {load_s:8.2f} s  {n_rows / load_s:>12,.0f} rows/s  = {floor / load_s:.0%} of COPY speed")
     print(f"publish        {publish_s:8.2f} s")

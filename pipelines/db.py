@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
@@ -20,14 +21,21 @@ EMBEDDED_DB = "kcbx"
 MIGRATION_LOCK = 7_301_001  # advisory lock key held while migrating
 
 
+def _pgserver():
+    """The pgserver module, imported only here: production deployments use KCBX_DATABASE_URL and never need it."""
+    with warnings.catch_warnings():  # it warns on import where XDG_RUNTIME_DIR is unset (cron, containers)
+        warnings.simplefilter("ignore")
+        import pgserver
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    return pgserver
+
+
 def embedded_url(data_dir: Path, database: str = EMBEDDED_DB) -> str:
     """Start (or reuse) the PostgreSQL kept under `data_dir/pg` and return a URL to `database` in it.
 
     The server keeps running after this process exits so the next command reuses it; `kcbx db stop` stops it.
     """
-    import pgserver  # imported here: production deployments use KCBX_DATABASE_URL and never need it
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
-
+    pgserver = _pgserver()
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -81,9 +89,8 @@ def stop_embedded(data_dir: Path) -> bool:
     pgdata = (data_dir / "pg").resolve()
     if not (pgdata / "postmaster.pid").exists():
         return False
+    server = _pgserver().get_server(pgdata, cleanup_mode=None)
     from pgserver._commands import pg_ctl
-    import pgserver
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
     pg_ctl(["-w", "stop"], pgdata=pgdata, user=server.system_user)
     return True
 
@@ -152,6 +159,8 @@ def migrate(eng: Engine) -> list[str]:
         install_t2s_function(conn)
         for path in sorted((SQL_DIR / "functions").glob("*.sql")):
             exec_script(conn, path.read_text(encoding="utf-8"))
+        from . import native
+        native.install(conn)
         from .load.staging import ensure_staging_tables
         ensure_staging_tables(conn)
         for path in sorted((SQL_DIR / "views").glob("*.sql")):

@@ -41,6 +41,17 @@ def install_t2s_function(conn) -> None:
         f" parallel safe as $fn$ select s ~ {sql_literal('^' + simplified_hanzi_class(src) + '+$')} $fn$")
 
 
+def simplified_hanzi_bits() -> bytes:
+    """The same set as a bitmap for kcbx_native's `hanzi_in_set`: bit k (of byte k // 8, least significant first)
+    is set if U+4E00 + k is kept by t2s."""
+    changed = {ord(c) for c in t2s_pairs()[0]}
+    bits = bytearray((0xA000 - 0x4E00) // 8)
+    for k in range(0xA000 - 0x4E00):
+        if 0x4E00 + k not in changed:
+            bits[k // 8] |= 1 << (k % 8)
+    return bytes(bits)
+
+
 def simplified_hanzi_class(src: str) -> str:
     """A regular-expression class of the CJK unified ideographs (U+4E00–U+9FFF) that t2s leaves as they are."""
     changed = {ord(c) for c in src}

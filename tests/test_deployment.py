@@ -13,7 +13,12 @@ AIRFLOW = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "a
 def test_compose_has_the_data_database_airflow_services_and_init():
     services = COMPOSE["services"]
     assert set(services) == {"kcbx-db", "airflow-db", "airflow-init", *AIRFLOW}
-    assert services["kcbx-db"]["image"] == services["airflow-db"]["image"] == "postgres:16"
+    assert services["airflow-db"]["image"] == "postgres:16"
+    # the data database is postgres:16 with kcbx_native compiled from the same source the embedded server uses
+    assert services["kcbx-db"]["build"]["dockerfile"] == "Dockerfile.db"
+    dockerfile = (ROOT / "Dockerfile.db").read_text(encoding="utf-8")
+    assert dockerfile.startswith("#") and "FROM postgres:16\n" in dockerfile
+    assert "COPY pipelines/native/kcbx_native.c" in dockerfile and '$(pg_config --pkglibdir)/kcbx_native.so' in dockerfile
     assert "airflow db migrate" in services["airflow-init"]["command"]
     for name in AIRFLOW:
         assert services[name]["command"].startswith("airflow " + name.split("-", 1)[1].replace("apiserver", "api-server"))

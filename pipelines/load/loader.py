@@ -124,6 +124,14 @@ class _CopyBuffer(io.RawIOBase):
         return data[:size]
 
 
+def analyze_staged(conn, leaf: str) -> None:
+    """Statistics for validation's plans on a staging leaf (the partitioned parents need none). A sample of 6,000
+    rows tells the planner what it needs of a file read once (sizes, mostly-unique keys) in a sixth of the time
+    of the default 30,000."""
+    conn.execute(sa.text("set local default_statistics_target = 20"))
+    conn.execute(sa.text(f"analyze {leaf}"))
+
+
 def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, stream: RowStream, path: Path,
                 parts: list[Part]) -> int | None:
     """COPY each part of the file into a leaf of its own, one session per part; returns the rows copied, or None
@@ -136,8 +144,8 @@ def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, str
     def copy(i: int) -> int:
         with eng.begin() as conn:
             rows = copy_part(conn, leaves[i], stream, path, parts[i], progress)
-        with eng.begin() as conn:  # validation plans on the leaves' statistics (the partitioned parents need none)
-            conn.execute(sa.text(f"analyze {leaves[i]}"))
+        with eng.begin() as conn:
+            analyze_staged(conn, leaves[i])
         return rows
     try:
         with ThreadPoolExecutor(len(parts)) as pool:
@@ -201,7 +209,7 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
                     "insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule, severity,"
                     " message, run_id) values (:h, :p, :t, :s, :f, :line, 'unreadable_row', 'rejected', :m, :r)"),
                     [{**key, "f": path.name, "line": ln, "m": msg, "r": run_id} for ln, msg in problems])
-            conn.execute(sa.text(f"analyze {leaf}"))
+            analyze_staged(conn, leaf)
     # 2. the manifest says the file is staged only once all of it is
     with eng.begin() as conn:
         conn.execute(sa.text(

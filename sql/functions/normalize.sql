@@ -8,6 +8,10 @@
 -- falls back to its `_general` form for anything else; tests/test_normalize_sql.py checks that both give
 -- the same result on generated values.
 
+-- The tests of that form (id_is_canonical, canonical_id_valid, iso_date, is_digits, is_upper_alnum, has_no_space)
+-- are functions of their own: where the server can load the kcbx_native library, migration replaces them with
+-- its C versions, which give the same results several hundred times faster (pipelines/native/).
+
 -- Full-width ASCII (ＡＢＣ１２３, the ideographic space) to half-width; pure ASCII text is returned as it is.
 create or replace function kcbx.halfwidth(s text) returns text language sql immutable parallel safe as $$
   select case when octet_length(s) = char_length(s) then s else translate(s,
@@ -139,11 +143,16 @@ create or replace function kcbx.parse_date_general(s text) returns date language
   select kcbx.date_from_text(btrim(kcbx.halfwidth(s)))
 $$;
 
-create or replace function kcbx.parse_date(s text) returns date language sql immutable parallel safe as $$
+-- A YYYY-MM-DD text → its date; NULL for any other text or a day that does not exist.
+create or replace function kcbx.iso_date(s text) returns date language sql immutable parallel safe as $$
   select case when octet_length(s) = 10 and substr(s, 5, 1) = '-' and substr(s, 8, 1) = '-'
                    and substr(s, 1, 4) || substr(s, 6, 2) || substr(s, 9, 2) ~ '^[0-9]+$'
-    then kcbx.safe_date(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int)
-    else kcbx.parse_date_general(s) end
+    then kcbx.safe_date(substr(s, 1, 4)::int, substr(s, 6, 2)::int, substr(s, 9, 2)::int) end
+$$;
+
+-- Dates: the YYYY-MM-DD form clean extracts have, else any other (a YYYY-MM-DD text naming no day is NULL either way).
+create or replace function kcbx.parse_date(s text) returns date language sql immutable parallel safe as $$
+  select coalesce(kcbx.iso_date(s), kcbx.parse_date_general(s))
 $$;
 
 create or replace function kcbx.norm_gender(s text) returns text language sql immutable parallel safe as $$
@@ -177,8 +186,21 @@ create or replace function kcbx.norm_region_general(s text) returns text languag
   select case when btrim(kcbx.halfwidth(s)) ~ '^([0-9]{6}|[0-9]{12})$' then substr(btrim(kcbx.halfwidth(s)), 1, 6) end
 $$;
 
+-- Fast-path tests of text shape: digits only; digits and capital letters only; no white space.
+create or replace function kcbx.is_digits(s text) returns boolean language sql immutable parallel safe as $$
+  select s ~ '^[0-9]+$'
+$$;
+
+create or replace function kcbx.is_upper_alnum(s text) returns boolean language sql immutable parallel safe as $$
+  select s ~ '^[0-9A-Z]+$'
+$$;
+
+create or replace function kcbx.has_no_space(s text) returns boolean language sql immutable parallel safe as $$
+  select s ~ '^\S+$'
+$$;
+
 create or replace function kcbx.norm_region(s text) returns text language sql immutable parallel safe as $$
-  select case when octet_length(s) in (6, 12) and s ~ '^[0-9]+$' then left(s, 6)
+  select case when octet_length(s) in (6, 12) and kcbx.is_digits(s) then left(s, 6)
               else kcbx.norm_region_general(s) end
 $$;
 
@@ -188,7 +210,7 @@ create or replace function kcbx.norm_name_general(s text) returns text language 
 $$;
 
 create or replace function kcbx.norm_name(s text) returns text language sql immutable parallel safe as $$
-  select case when s ~ '^\S+$' then s else kcbx.norm_name_general(s) end
+  select case when kcbx.has_no_space(s) then s else kcbx.norm_name_general(s) end
 $$;
 
 -- Codes (学籍状态…): no white space at all; empty → NULL.
@@ -197,7 +219,7 @@ create or replace function kcbx.norm_code_general(s text) returns text language 
 $$;
 
 create or replace function kcbx.norm_code(s text) returns text language sql immutable parallel safe as $$
-  select case when s ~ '^\S+$' then s else kcbx.norm_code_general(s) end
+  select case when kcbx.has_no_space(s) then s else kcbx.norm_code_general(s) end
 $$;
 
 -- Identifiers such as the 全国学籍号: half-width, no white space, upper case; empty → NULL.
@@ -206,7 +228,7 @@ create or replace function kcbx.norm_compact_general(s text) returns text langua
 $$;
 
 create or replace function kcbx.norm_compact(s text) returns text language sql immutable parallel safe as $$
-  select case when s ~ '^[0-9A-Z]+$' then s else kcbx.norm_compact_general(s) end
+  select case when kcbx.is_upper_alnum(s) then s else kcbx.norm_compact_general(s) end
 $$;
 
 -- The key names are matched on: no spaces or name dots, half-width, simplified characters, upper case.

@@ -1,0 +1,85 @@
+"""kcbx_native, the C versions of the normalizers' fast-path tests: installed where the server can load them, the
+same results as the SQL definitions, and loading goes on with the SQL definitions where they cannot be loaded."""
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from pipelines import db, native
+from pipelines.normalize_names import install_t2s_function
+
+from .test_normalize_sql import _values
+
+# Every normalizer staging types values with, and the tests kcbx_native replaces.
+NORMALIZERS = ["kcbx.norm_id(v)", "kcbx.raw_id_valid(v)", "kcbx.id_valid(kcbx.norm_id(v))", "kcbx.parse_date(v)",
+               "kcbx.iso_date(v)", "kcbx.norm_region(v)", "kcbx.norm_compact(v)", "kcbx.norm_name(v)",
+               "kcbx.norm_code(v)", "kcbx.name_key(v)", "kcbx.norm_grade(v)", "kcbx.id_is_canonical(v)",
+               "case when kcbx.id_is_canonical(v) then kcbx.canonical_id_valid(v) end", "kcbx.is_digits(v)",
+               "kcbx.is_upper_alnum(v)", "kcbx.has_no_space(v)", "kcbx.is_simplified_hanzi(v)"]
+
+# Values at the edges of each fast path: calendar edges, check characters, white space of every kind, names with
+# traditional characters, CJK outside the basic block, text that is almost a clean value.
+EDGES = ["2000-02-29", "1900-02-29", "2100-02-28", "2101-01-01", "1899-12-31", "2015-13-01", "2015-00-10",
+         "2015-04-31", "2015-4-3", "2015-04-3 ", "２０１５-04-03", "410102201502290016", "11010519491231002X",
+         "11010519491231002x", "110105194912310021", "410102210001010010", "41010219000229001X", "4101022015010100",
+         "410102", "410102001001", "41010200100", "４１０１０２", "G41010220150101001", "g410102", "张三", "張三",
+         "张 三", "张\u3000三", "张\u00a0三", "张\u2003三", "张\t三", "\u3000", "", " ", "欧阳·娜娜", "𠀀三", "丂", "龥",
+         "鿿", "ꀀ", "ABC", "在读", "在 读", "初一", "１"]
+# ID numbers with every check character after 17 digits of a real birth date, so that every remainder of the check
+# sum is met with its right character and with wrong ones.
+IDS = [f"41010220150101{i:03d}{c}" for i in range(60) for c in "0123456789X"]
+
+
+def _results(conn, values):
+    return conn.execute(sa.text(f"select v, {', '.join(NORMALIZERS)} from unnest(cast(:vs as text[])) v"),
+                        {"vs": values}).all()
+
+
+def _local_server() -> bool:
+    return not os.environ.get("KCBX_DATABASE_URL")
+
+
+@pytest.mark.skipif(not _local_server(), reason="the library is built for the embedded server")
+def test_migration_installs_the_c_normalizers_on_the_embedded_server(conn):
+    assert native.installed(conn)
+    # and staging's typing uses them: an ID number, its validity and a date, as COPY writes them
+    assert conn.execute(sa.text("select kcbx.norm_id(' 11010519491231002x'), kcbx.raw_id_valid('11010519491231002X'),"
+                                " kcbx.parse_date('2015-03-09')::text")).one() == ("11010519491231002X", True,
+                                                                                      "2015-03-09")
+
+
+@pytest.mark.skipif(not _local_server(), reason="the library is built for the embedded server")
+def test_c_and_sql_normalizers_give_the_same_results(conn):
+    from hypothesis import HealthCheck, given, settings as hsettings
+
+    def both(values):
+        try:
+            assert native.installed(conn)
+            with_c = _results(conn, values)
+            db.exec_script(conn, db.sql_text("functions/normalize.sql"))   # the SQL definitions, in this transaction
+            install_t2s_function(conn)
+            assert not native.installed(conn)
+            return with_c, _results(conn, values)
+        finally:
+            conn.rollback()
+
+    with_c, with_sql = both(EDGES + IDS)
+    assert [r for r, s in zip(with_c, with_sql) if r != s] == []
+
+    @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_values())
+    def check(values):
+        with_c, with_sql = both(values)
+        assert [r for r, s in zip(with_c, with_sql) if r != s] == []
+
+    check()
+
+
+def test_a_server_that_cannot_load_the_library_keeps_the_sql_normalizers(conn):
+    db.exec_script(conn, db.sql_text("functions/normalize.sql"))
+    assert native.install(conn, library="$libdir/kcbx_native_not_there") is False
+    # the migration's transaction goes on, with the SQL definitions
+    assert not native.installed(conn)
+    assert conn.execute(sa.text("select kcbx.norm_id('11010519491231002x'), kcbx.parse_date('2015/3/9')::text")
+                        ).one() == ("11010519491231002X", "2015-03-09")
+    conn.rollback()
