@@ -10,11 +10,12 @@ from pipelines.normalize_names import install_t2s_function
 
 from .test_normalize_sql import _values
 
-# Every normalizer staging types values with, and the tests kcbx_native replaces.
+# Every normalizer staging types values with, and the functions kcbx_native replaces.
 NORMALIZERS = ["kcbx.norm_id(v)", "kcbx.raw_id_valid(v)", "kcbx.id_valid(kcbx.norm_id(v))", "kcbx.parse_date(v)",
                "kcbx.iso_date(v)", "kcbx.norm_region(v)", "kcbx.norm_compact(v)", "kcbx.norm_name(v)",
                "kcbx.norm_code(v)", "kcbx.name_key(v)", "kcbx.norm_grade(v)", "kcbx.id_is_canonical(v)",
-               "case when kcbx.id_is_canonical(v) then kcbx.canonical_id_valid(v) end", "kcbx.is_digits(v)",
+               "case when kcbx.id_is_canonical(v) then kcbx.canonical_id_valid(v) end", "kcbx.id_birth_date(v)",
+               "kcbx.is_digits(v)",
                "kcbx.is_upper_alnum(v)", "kcbx.has_no_space(v)", "kcbx.is_simplified_hanzi(v)"]
 
 # Values at the edges of each fast path: calendar edges, check characters, white space of every kind, names with

@@ -35,6 +35,7 @@ LIBRARY = "$libdir/kcbx_native"
 FUNCTIONS = {
     "kcbx.id_is_canonical(s text) returns boolean": "kcbx_id_is_canonical",
     "kcbx.canonical_id_valid(id text) returns boolean": "kcbx_canonical_id_valid",
+    "kcbx.id_birth_date(id text) returns date": "kcbx_id_birth_date",
     "kcbx.iso_date(s text) returns date": "kcbx_iso_date",
     "kcbx.is_digits(s text) returns boolean": "kcbx_is_digits",
     "kcbx.is_upper_alnum(s text) returns boolean": "kcbx_is_upper_alnum",
@@ -46,7 +47,7 @@ FUNCTIONS = {
 def build() -> Path | None:
     """Compile kcbx_native.c into the embedded PostgreSQL's library folder if it is not there or is out of date;
     the library's path, or None where it cannot be built here."""
-    spec = importlib.util.find_spec("pgserver")   # located, not imported: importing it starts nothing but warns
+    spec = importlib.util.find_spec("pgserver")  # found, not imported (its import warns without XDG_RUNTIME_DIR)
     if spec is None or not spec.submodule_search_locations:
         return None
     pg_config = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / "pg_config"
@@ -55,7 +56,7 @@ def build() -> Path | None:
         log.info("kcbx_native not built: no C compiler or no pg_config of the embedded PostgreSQL")
         return None
     include, libdir = subprocess.run([pg_config, "--includedir-server", "--pkglibdir"], check=True,
-                                     capture_output=True, text=True).stdout.split()
+                                     capture_output=True, text=True).stdout.splitlines()
     target = Path(libdir) / "kcbx_native.so"
     digest = hashlib.sha256(SOURCE.read_bytes() + include.encode()).hexdigest()
     stamp = target.with_suffix(".sha256")
