@@ -7,7 +7,7 @@ from pipelines import db
 from pipelines.errors import ValidationStop
 from pipelines.generate import generate
 from pipelines.generate.ids import check_char
-from pipelines.load.loader import stage_file
+from pipelines.load.loader import publish_staged, stage_file
 from pipelines.sweep import sweep
 from pipelines.terms import Term, parse_terms
 from pipelines.validate import audit_summary, validate_staged
@@ -64,6 +64,17 @@ def test_broken_rows_are_reported_exactly(settings, tmp_path):
     assert outcome.batch_failures and "rejected_share_at_most" in outcome.batch_failures[0]
     value = rows(settings, "select value, column_name, file_name from audit.row_issues where rule = 'unreadable_birth_date'")
     assert value == [("2015-13-09", "birth_date", "hukou.csv")]
+
+
+def test_a_validated_file_publishes_all_but_its_rejected_rows(settings, tmp_path):
+    eng = db.prepare(settings)
+    path = write_csv(tmp_path / "hukou.csv", HUKOU + [["one field"]])
+    staged = stage_file(eng, settings, TERM, "hukou", path, None)
+    assert (staged.rows_read, staged.rows_rejected_on_read) == (10, 1)   # the last line has too few fields
+    validate_staged(eng, settings, TERM, "hukou", staged.file_hash, staged.file_name, None)
+    result = publish_staged(eng, settings, TERM, staged, None)
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (10, 6, 4)
+    assert sorted(line for (line,) in rows(settings, "select line from core.hukou")) == [2, 3, 4, 8, 9, 10]
     summary = audit_summary(eng, settings, TERM)
     assert "hukou" in summary and "id_check_digit" in summary
 

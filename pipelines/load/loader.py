@@ -245,12 +245,14 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
     cols = ", ".join(core_columns(source))
     ensure_province_partition(eng, source, settings.province)
     with eng.begin() as conn:
+        # every row read is staged but the unreadable ones (validation's rejections are staged rows)
         manifest = conn.execute(sa.text(
-            "select rows_read, rows_rejected from audit.file_manifest where province = :p and term = :t"
-            " and source = :s and file_hash = :h for update"), key).first()
+            "select rows_read, (select count(*) from audit.row_issues where file_hash = :h and term = :t"
+            " and province = :p and rule = 'unreadable_row') as unreadable from audit.file_manifest"
+            " where province = :p and term = :t and source = :s and file_hash = :h for update"), key).first()
         staged_rows = conn.execute(sa.text(f"select count(*) from staging.{source} where province = :p"
                                            " and file_hash = :h"), key).scalar()
-        if manifest is None or staged_rows != manifest.rows_read - manifest.rows_rejected:
+        if manifest is None or staged_rows != manifest.rows_read - manifest.unreadable:
             raise InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it"
                              " again before publishing")
         rows_read = manifest.rows_read
