@@ -38,13 +38,19 @@ def truth_path(out: Path) -> Path:
     return out.parent / f"{out.name}-truth.csv"
 
 
+def county_codes_of(province: str, n_counties: int) -> list[str]:
+    """Six-digit county codes (GB/T 2260: province, city, county, two digits each), about ten counties per city."""
+    cities = min(99, max(1, n_counties // 10))
+    if n_counties > cities * 99:
+        raise ValueError(f"a province has at most {99 * 99} counties")
+    return [f"{province}{1 + c % cities:02d}{1 + c // cities:02d}" for c in range(n_counties)]
+
+
 def generate_province(out: Path, children: int, province: str = "41", school_year: int = 2025, seed: int = 1) -> dict:
     """Write the province's first-term extracts to `out` (and the truth beside it, `truth_path`); returns the row
     count of each file."""
     out.mkdir(parents=True, exist_ok=True)
-    n_counties = max(1, children // 10_000)
-    cities = max(1, n_counties // 10)
-    county_codes = np.array([f"{province}{1 + c % cities:02d}{1 + c // cities:02d}" for c in range(n_counties)])
+    county_codes = np.array(county_codes_of(province, max(1, children // 10_000)))
     counts: dict[str, int] = {}
     for first in range(0, n_counties, CHUNK_COUNTIES):
         codes = county_codes[first:first + CHUNK_COUNTIES]

@@ -2,7 +2,7 @@
 bench/, see docs/performance.md)."""
 import csv
 
-from bench.province import generate_province, truth_path
+from bench.province import county_codes_of, generate_province, truth_path
 from bench.run_bench import STAGES, TERM, sweep_timed
 from pipelines.config import Settings
 from tests.helpers import rows
@@ -30,3 +30,11 @@ def test_a_generated_province_sweep_finds_exactly_its_true_cases(new_database, t
                                " where term = :t and region_level <> 'city' group by 1 order by 1", t=TERM)
     dropouts = sum(v == "dropout" for v in truth.values())
     assert by_county == [("county", 10, dropouts), ("province", 1, dropouts)]
+
+
+def test_county_codes_stay_six_digits_at_ten_million_children():
+    # 10 M children are 1,000 counties; the city part of their codes once reached 100 (seven digits), and 1 % of
+    # the children were rejected for an unreadable region code
+    for n in (1, 10, 100, 1000, 99 * 99):
+        codes = county_codes_of("41", n)
+        assert len(set(codes)) == n and all(len(c) == 6 and c.isdigit() and c.startswith("41") for c in codes)
