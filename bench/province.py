@@ -50,7 +50,8 @@ def generate_province(out: Path, children: int, province: str = "41", school_yea
     """Write the province's first-term extracts to `out` (and the truth beside it, `truth_path`); returns the row
     count of each file."""
     out.mkdir(parents=True, exist_ok=True)
-    county_codes = np.array(county_codes_of(province, max(1, children // 10_000)))
+    n_counties = max(1, children // 10_000)
+    county_codes = np.array(county_codes_of(province, n_counties))
     counts: dict[str, int] = {}
     for first in range(0, n_counties, CHUNK_COUNTIES):
         codes = county_codes[first:first + CHUNK_COUNTIES]
