@@ -77,6 +77,25 @@ def test_a_term_with_no_cases_reports_zeros(settings):
                                                                          Decimal("1.00000"), 0, 0, 0, 0]
 
 
+def test_median_days_to_closure_per_county_city_and_province(settings):
+    eng = db.prepare(settings)
+    with eng.begin() as c:
+        persons(c, [("A0", "410102", "enrolled_reported")])
+        for key, county, opened in [("D1", "410102", "2024-autumn"), ("D2", "410102", "2025-spring"),
+                                    ("D3", "410302", "2025-spring"), ("D4", "410302", "2025-spring")]:
+            cid = case(c, key, county, "dropout", term=opened)
+            c.execute(sa.text("select ledger.append_event(:i, :t, 'closed', 'sweep', null, '{}', null, :key)"),
+                      {"i": cid, "t": T, "key": f"close:{cid}"})
+    refresh_report_tables(eng, settings, Term.parse(T))
+    got = {(lvl, code): m for lvl, code, m in rows(
+        settings, "select region_level, region_code, median_days_to_closure from report.region_term_indicators"
+                  " where term = :t", t=T)}
+    # closed at the start of 2025-autumn (1 September 2025): 365 days after 2024-autumn, 184 after 2025-spring
+    assert got == {("county", "410102"): Decimal("274.5"), ("city", "410100"): Decimal("274.5"),
+                   ("county", "410302"): Decimal("184"), ("city", "410300"): Decimal("184"),
+                   ("province", "410000"): Decimal("184")}
+
+
 def test_documents_are_written_masked_with_their_sheets(settings, tmp_path):
     eng = build(settings)
     paths = write_reports(eng, settings, Term.parse(T), tmp_path, pdf=False)
