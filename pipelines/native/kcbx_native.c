@@ -53,6 +53,21 @@ number(const char *s, int n)
 	return v;
 }
 
+/* The date of the year, month and day written in 4, 2 and 2 digits (checked by the caller), if it is a day of
+ * 1900–2100. */
+static bool
+date_of(const char *y4, const char *m2, const char *d2, DateADT *date)
+{
+	int			y = number(y4, 4),
+				m = number(m2, 2),
+				d = number(d2, 2);
+
+	if (!calendar_day(y, m, d))
+		return false;
+	*date = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	return true;
+}
+
 /* kcbx.id_is_canonical(s): octet_length(s) = 18 and s ~ '^[0-9]+X?$' */
 static bool
 id_canonical(const char *s, int n)
@@ -98,16 +113,11 @@ kcbx_id_birth_date(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(t);
-	int			y, m, d;
+	DateADT		date;
 
-	if (!id_canonical(s, VARSIZE_ANY_EXHDR(t)))
+	if (!id_canonical(s, VARSIZE_ANY_EXHDR(t)) || !date_of(s + 6, s + 10, s + 12, &date))
 		PG_RETURN_NULL();
-	y = number(s + 6, 4);
-	m = number(s + 10, 2);
-	d = number(s + 12, 2);
-	if (!calendar_day(y, m, d))
-		PG_RETURN_NULL();
-	PG_RETURN_DATEADT(date2j(y, m, d) - POSTGRES_EPOCH_JDATE);
+	PG_RETURN_DATEADT(date);
 }
 
 /* kcbx.iso_date(s): a YYYY-MM-DD text → its date, NULL unless it names a day of 1900–2100. */
@@ -117,17 +127,12 @@ kcbx_iso_date(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(t);
-	int			y, m, d;
+	DateADT		date;
 
 	if (VARSIZE_ANY_EXHDR(t) != 10 || s[4] != '-' || s[7] != '-'
-		|| !digits(s, 4) || !digits(s + 5, 2) || !digits(s + 8, 2))
+		|| !digits(s, 4) || !digits(s + 5, 2) || !digits(s + 8, 2) || !date_of(s, s + 5, s + 8, &date))
 		PG_RETURN_NULL();
-	y = number(s, 4);
-	m = number(s + 5, 2);
-	d = number(s + 8, 2);
-	if (!calendar_day(y, m, d))
-		PG_RETURN_NULL();
-	PG_RETURN_DATEADT(date2j(y, m, d) - POSTGRES_EPOCH_JDATE);
+	PG_RETURN_DATEADT(date);
 }
 
 /* kcbx.is_digits(s): s ~ '^[0-9]+$' */
