@@ -65,12 +65,17 @@ select coalesce(p.region_code, k.region_code, m.region_code) as county,
   coalesce(m.returned_cases, 0) as returned_cases, coalesce(m.excluded_cases, 0) as excluded_cases
 from people p full join cases k using (region_code) full join moves m using (region_code);
 
--- median days to closure per county, city and province, in one pass (not one scan of the cases per region)
+-- the regions each county counts in: itself, its city, its province
+create temp table t_region_levels on commit drop as
+select t.county, l.level, l.code
+from t_county t
+cross join lateral (values ('county', t.county), ('city', left(t.county, 4) || '00'),
+                           ('province', left(t.county, 2) || '0000')) l(level, code);
+
+-- median days to closure per region, in one pass (not one scan of the cases per region)
 create temp table t_median_days on commit drop as
 select l.level, l.code, percentile_cont(0.5) within group (order by e.days)::numeric as median_days
-from t_term_events e join t_case_asof a using (case_id)
-cross join lateral (values ('county', a.region_code), ('city', left(a.region_code, 4) || '00'),
-                           ('province', left(a.region_code, 2) || '0000')) l(level, code)
+from t_term_events e join t_case_asof a using (case_id) join t_region_levels l on l.county = a.region_code
 where e.to_status = 'closed'
 group by l.level, l.code;
 
@@ -86,11 +91,7 @@ select :term, level, code, sum(population), sum(registered),
   sum(new_cases), sum(open_cases), sum(closed_cases), sum(relapses), sum(poverty_open), sum(special_open),
   :province, sum(enrolled), sum(exempted), sum(confirmed_cases), sum(returned_cases), sum(excluded_cases),
   sum(open_dropouts), max(m.median_days), sum(overdue)
-from (
-  select 'county' as level, county as code, t.* from t_county t
-  union all select 'city', left(county, 4) || '00', t.* from t_county t
-  union all select 'province', left(county, 2) || '0000', t.* from t_county t
-) r
+from t_county t join t_region_levels using (county)
 left join t_median_days m using (level, code)
 where left(code, 2) = :province
 group by level, code;
