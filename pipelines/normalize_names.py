@@ -38,26 +38,32 @@ def install_t2s_function(conn) -> None:
         " end if; return s; end $fn$")
     exec_script(conn,
         "create or replace function kcbx.is_simplified_hanzi(s text) returns boolean language sql immutable"
-        f" parallel safe as $fn$ select s ~ {sql_literal('^' + simplified_hanzi_class(src) + '+$')} $fn$")
+        f" parallel safe as $fn$ select s ~ {sql_literal('^' + simplified_hanzi_class() + '+$')} $fn$")
+
+
+_BASIC_HANZI = range(0x4E00, 0xA000)  # the CJK unified ideographs a simplified name is written in
+
+
+def _kept_hanzi() -> list[bool]:
+    """For each ideograph of U+4E00–U+9FFF, whether t2s leaves it as it is."""
+    changed = {ord(c) for c in t2s_pairs()[0]}
+    return [cp not in changed for cp in _BASIC_HANZI]
 
 
 def simplified_hanzi_bits() -> bytes:
-    """The same set as a bitmap for kcbx_native's `hanzi_in_set`: bit k (of byte k // 8, least significant first)
-    is set if U+4E00 + k is kept by t2s."""
-    changed = {ord(c) for c in t2s_pairs()[0]}
-    bits = bytearray((0xA000 - 0x4E00) // 8)
-    for k in range(0xA000 - 0x4E00):
-        if 0x4E00 + k not in changed:
+    """The kept ideographs as a bitmap for kcbx_native's `hanzi_in_set`: bit k (of byte k // 8, least significant
+    first) is set if U+4E00 + k is kept by t2s."""
+    bits = bytearray(len(_BASIC_HANZI) // 8)
+    for k, kept in enumerate(_kept_hanzi()):
+        if kept:
             bits[k // 8] |= 1 << (k % 8)
     return bytes(bits)
 
 
-def simplified_hanzi_class(src: str) -> str:
-    """A regular-expression class of the CJK unified ideographs (U+4E00–U+9FFF) that t2s leaves as they are."""
-    changed = {ord(c) for c in src}
+def simplified_hanzi_class() -> str:
+    """The kept ideographs as a regular-expression class of ranges."""
     ranges, start = [], None
-    for cp in range(0x4E00, 0xA000 + 1):
-        kept = cp < 0xA000 and cp not in changed
+    for cp, kept in zip([*_BASIC_HANZI, _BASIC_HANZI.stop], [*_kept_hanzi(), False]):
         if kept and start is None:
             start = cp
         elif not kept and start is not None:
