@@ -40,10 +40,10 @@ def generic_rules(src: Source) -> list[Rule]:
         if not c.nullable:
             rules.append(Rule(f"missing_{n}", n, "rejected", _blank(n), f"{c.headers[0]} is empty"))
         if c.kind == "id":
-            rules.append(Rule("id_format", n, "warning", "b.id_number is not null and b.id_number !~ '^[0-9]{17}[0-9X]$'",
+            rules.append(Rule("id_format", n, "warning", "b.id_number is not null and not kcbx.id_is_canonical(b.id_number)",
                               "ID number is not 18 characters of digits and a final digit or X"))
             rules.append(Rule("id_check_digit", n, "warning",
-                              "b.id_number ~ '^[0-9]{17}[0-9X]$' and not b.id_valid",
+                              "kcbx.id_is_canonical(b.id_number) and not b.id_valid",
                               "ID number fails the GB 11643 check (check character or birth date); "
                               "matched by name, birth date and gender instead"))
             if "birth_date" in names:
