@@ -66,3 +66,23 @@ def test_ambiguous_names_go_to_review_and_open_no_case(county_20k):
     assert review >= 20
     assert not (ambiguous & cases)
     assert all(statuses[p] in ("needs_review", "enrolled_reported") for p in ambiguous)
+
+
+def test_evidence_points_at_the_published_file_and_line_it_came_from(county_20k):
+    # an auditor follows a person's status or a review item back to one line of one file
+    settings, _, _ = county_20k
+    published = "(select file_hash from audit.file_manifest m where m.term = x.term and m.source = {src}" \
+                " and m.status = 'published')"
+    for table, src, hash_col in [
+            ("match.person_term", "x.status_evidence->>'source'", "x.status_evidence->>'file_hash'"),
+            ("match.review_queue", "x.source", "x.file_hash")]:
+        checked, wrong = rows(settings, f"select count(*), count(*) filter (where {hash_col} is distinct from"
+                                        f" {published.format(src=src)}) from {table} x"
+                                        f" where coalesce({src}, '') in ('registry', 'roster')")[0]
+        assert checked > 0 and wrong == 0, (table, checked, wrong)
+    # and the line is that file's line for that person
+    mismatched = rows(settings, "select count(*) from match.person_term x join core.registry r on r.term = x.term"
+                                " and r.line = (x.status_evidence->>'line')::int"
+                                " where x.status_evidence->>'source' = 'registry'"
+                                " and r.id_number is distinct from x.id_number and r.id_valid")[0][0]
+    assert mismatched == 0

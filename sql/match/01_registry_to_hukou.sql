@@ -4,9 +4,16 @@
 -- and gender. Two or more such children: the row goes to the review queue and keeps its own key.
 -- Rows matching no hukou child keep their own key: the ID number, else XJ:<学籍号>, else NBG:<name|birth|gender>.
 
+-- The temporary tables carry only the columns matching reads: the narrower their rows, the less every later hash
+-- join and scan of a province's ten million of them costs. A source's rows of a term come from one file (publishing
+-- replaces the term's partition whole), so its hash is not repeated on every row: it is read here, once.
+create temp table t_files on commit drop as
+select (select file_hash from core.registry where province = :province and term = :term limit 1) as registry,
+       (select file_hash from core.roster where province = :province and term = :term limit 1) as roster;
+
 create temp table t_hukou on commit drop as
-select distinct on (h.id_number) h.*, kcbx.age_on(h.birth_date, :age_cutoff) as age,
-  'G' || h.id_number as student_no_key
+select distinct on (h.id_number) h.line, h.id_number, h.id_valid, h.name, h.name_key, h.gender, h.birth_date,
+  h.region_code, h.hukou_status, kcbx.age_on(h.birth_date, :age_cutoff) as age, 'G' || h.id_number as student_no_key
 from core.hukou h
 where h.province = :province and h.term = :term and h.id_number is not null
 order by h.id_number, h.line;
@@ -15,7 +22,9 @@ analyze t_hukou;
 
 -- by ID number: nearly every row; the weaker keys are tried only on the rows left
 create temp table t_reg on commit drop as
-select r.*, coalesce(left(r.school_region_code, 2) = :province, false) as in_province,
+select r.line, r.student_no, r.id_number, r.id_valid, r.name, r.name_key, r.gender, r.birth_date,
+  r.school_id, r.school_region_code, r.grade, r.registry_status,
+  coalesce(left(r.school_region_code, 2) = :province, false) as in_province,
   by_id.id_number as person_key, case when by_id.id_number is not null then 'id' end as match_method
 from core.registry r
 left join t_hukou by_id on by_id.id_number = r.id_number
@@ -43,13 +52,13 @@ update t_reg set match_method = 'own_key',
 where person_key is null;
 
 insert into match.review_queue (province, term, source, file_hash, line, reason, candidates)
-select :province, :term, 'registry', r.file_hash, r.line, 'ambiguous_name_birth_gender',
+select :province, :term, 'registry', (select registry from t_files), r.line, 'ambiguous_name_birth_gender',
        jsonb_agg(jsonb_build_object('id_number', h.id_number, 'line', h.line) order by h.line)
 from t_reg r
 join t_hukou_nbg c
   on c.n > 1 and c.name_key = r.name_key and c.birth_date = r.birth_date and c.gender = r.gender
 join t_hukou h on h.name_key = r.name_key and h.birth_date = r.birth_date and h.gender = r.gender
 where r.match_method = 'own_key'
-group by r.file_hash, r.line;
+group by r.line;
 
 analyze t_reg;

@@ -6,7 +6,8 @@
 
 -- by ID number: nearly every row (an ID held by several registry rows: the in-province pupil first)
 create temp table t_roster on commit drop as
-select ro.*, by_id.person_key, case when by_id.person_key is not null then 'id' end as match_method
+select ro.line, ro.school_id, ro.student_no, ro.id_number, ro.name, ro.name_key, by_id.person_key,
+  case when by_id.person_key is not null then 'id' end as match_method
 from core.roster ro
 left join (select id_number, coalesce(min(person_key) filter (where in_province), min(person_key)) as person_key
            from t_reg where id_number is not null group by id_number) by_id on by_id.id_number = ro.id_number
@@ -32,7 +33,7 @@ with open_pupils as (
   where r.in_province and r.registry_status in ('在读', '休学')
     and not exists (select 1 from t_roster x where x.person_key = r.person_key)
 )
-select ro.line, ro.file_hash, p.person_key, count(*) over (partition by ro.line) as n
+select ro.line, p.person_key, count(*) over (partition by ro.line) as n
 from t_roster ro join open_pupils p on p.school_id = ro.school_id and p.name_key = ro.name_key
 where ro.person_key is null;
 analyze t_roster_name;
@@ -41,13 +42,13 @@ update t_roster ro set person_key = c.person_key, match_method = 'name_in_school
 from t_roster_name c where c.line = ro.line and c.n = 1;
 
 insert into match.review_queue (province, term, source, file_hash, line, reason, candidates)
-select :province, :term, 'roster', file_hash, line, 'ambiguous_name_in_school',
+select :province, :term, 'roster', (select roster from t_files), line, 'ambiguous_name_in_school',
        jsonb_agg(jsonb_build_object('person_key', person_key) order by person_key)
 from t_roster_name where n > 1
-group by file_hash, line;
+group by line;
 
 insert into match.unregistered_attendees (province, term, school_id, file_hash, line, id_number, name, student_no)
-select :province, :term, ro.school_id, ro.file_hash, ro.line, ro.id_number, ro.name, ro.student_no
+select :province, :term, ro.school_id, (select roster from t_files), ro.line, ro.id_number, ro.name, ro.student_no
 from t_roster ro
 where ro.person_key is null and not exists (select 1 from t_roster_name c where c.line = ro.line and c.n > 1);
 

@@ -25,14 +25,14 @@ select person_key,
 from t_reg group by person_key;
 
 create temp table t_reg_person on commit drop as
-select f.*, b.file_hash, b.school_id, b.grade, b.school_region_code as school_region, b.registry_status,
+select f.*, b.school_id, b.grade, b.school_region_code as school_region, b.registry_status,
   b.match_method, b.id_number, b.name, b.name_key, b.gender, b.birth_date
 from t_reg_flags f join t_reg b on b.line = f.line;
 analyze t_reg_person;
 
 -- the first roster line reporting the pupil
 create temp table t_reported on commit drop as
-select distinct on (person_key) person_key, file_hash, line, school_id, match_method
+select distinct on (person_key) person_key, line, school_id, match_method
 from t_roster where person_key is not null
 order by person_key, line;
 analyze t_reported;
@@ -80,8 +80,7 @@ from (
     coalesce(r.primary_graduate, false) or g.id_number is not null as primary_graduate,
     coalesce(r.in_junior_high, false) as in_junior_high,
     coalesce(r.match_method, 'hukou') as match_method,
-    r.file_hash as reg_file_hash, r.line as reg_line, r.registry_status,
-    rep.file_hash as rep_file_hash, rep.line as rep_line, rep.school_id as rep_school_id,
+    r.line as reg_line, r.registry_status, rep.line as rep_line, rep.school_id as rep_school_id,
     rep.match_method as rep_match_method, x.evidence as exemption_evidence,
     case
       when coalesce(r.dead, false) or d.id_number is not null or h.hukou_status = '死亡' then 'deceased'
@@ -115,15 +114,15 @@ insert into {{person_term_partition}} (province, term, person_key, id_number, id
 select :province, :term, person_key, id_number, id_valid, name, name_key, gender, birth_date, age, region_code,
   school_id, grade, in_hukou, school_age, status,
   case when base = 'enrolled_reported'
-         then jsonb_build_object('source', 'roster', 'file_hash', rep_file_hash, 'line', rep_line,
+         then jsonb_build_object('source', 'roster', 'file_hash', f.roster, 'line', rep_line,
                                  'school_id', rep_school_id, 'match_method', rep_match_method)
        when base in ('exempt', 'home_teaching') then exemption_evidence
        when reg_line is not null
-         then jsonb_build_object('source', 'registry', 'file_hash', reg_file_hash, 'line', reg_line,
+         then jsonb_build_object('source', 'registry', 'file_hash', f.registry, 'line', reg_line,
                                  'school_id', school_id, 'registry_status', registry_status)
        else jsonb_build_object('source', 'hukou') end,
   match_method
-from t_person;
+from t_person cross join t_files f;
 
 -- the findings and the ledger join this term's rows next (attaching analyzes the partition)
 select core.attach_partition('match.person_term', :province, :term);
