@@ -24,9 +24,19 @@ MATCH_TABLES = ["match.findings", "match.suspect_outcomes", "match.review_queue"
                 "match.unregistered_attendees", "report.school_reconciliation"]
 
 
-# Every join of a province's term is an equi-join of about a million rows on both sides: hashing them (in memory,
-# with this work_mem) beats sorting them for merge joins, which the planner prefers on multi-column keys.
-SESSION_SETTINGS = ("set local work_mem = '256MB'", "set local enable_mergejoin = off")
+# Every join of a province's term is an equi-join of millions of rows on both sides: hashing them (in memory, with
+# this work_mem) beats sorting them for merge joins, which the planner prefers on multi-column keys. The work tables
+# are unlogged tables (temporary ones cannot be read by parallel workers), so the big joins run as parallel hash
+# joins; the planner's default cost of passing a row from a worker would keep them serial, although the leader
+# writing the rows while the workers join them is 1.7 times faster at ten million rows (registry ⋈ hukou, 2 cores).
+SESSION_SETTINGS = ("set local work_mem = '256MB'", "set local enable_mergejoin = off",
+                    "set local parallel_tuple_cost = 0.01")
+
+
+def work_schema(province: str) -> str:
+    """The schema of one province's matching work tables: made at the start of its matching transaction and
+    dropped at its end, so a failed run leaves nothing (and provinces matched at once do not meet)."""
+    return f"match_work_{province}"
 
 
 def match_params(settings: Settings, term: Term) -> dict:
@@ -36,11 +46,14 @@ def match_params(settings: Settings, term: Term) -> dict:
 
 
 def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
-    """Prepare the matching transaction of one province and term: its session settings, the previous results
-    taken out, a fresh match.person_term partition. Returns the files of sql/match/ to run, in order, with the name
-    of that partition filled in."""
+    """Prepare the matching transaction of one province and term: its session settings and work schema, the
+    previous results taken out, a fresh match.person_term partition. Returns the files of sql/match/ to run, in
+    order, with the name of that partition filled in."""
     for setting in SESSION_SETTINGS:
         conn.execute(sa.text(setting))
+    schema = work_schema(params["province"])
+    conn.execute(sa.text(f"create schema {schema}"))
+    conn.execute(sa.text(f"set local search_path = {schema}"))  # the files name their work tables unqualified
     for table in MATCH_TABLES:
         conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
     partition = conn.execute(sa.text("select core.new_partition('match.person_term', :province, :term)"),
@@ -62,6 +75,7 @@ def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
             " select 'review_queue', count(*) from match.review_queue where province = :province and term = :term"
             " union all select 'unregistered_attendees', count(*) from match.unregistered_attendees"
             " where province = :province and term = :term"), params).all())
+        conn.execute(sa.text(f"drop schema {work_schema(settings.province)} cascade"))
         failpoint("match")
     log.info("matching %s: %s", term, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())
                                                  if k.startswith(("finding_", "review", "unreg"))))

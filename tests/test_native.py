@@ -86,3 +86,22 @@ def test_a_server_that_cannot_load_the_library_keeps_the_sql_normalizers(conn):
     assert conn.execute(sa.text("select kcbx.norm_id('11010519491231002x'), kcbx.parse_date('2015/3/9')::text")
                         ).one() == ("11010519491231002X", "2015-03-09")
     conn.rollback()
+
+
+def test_migrating_again_rewrites_nothing_and_kcbx_native_off_takes_effect_at_the_next_migration(new_database,
+                                                                                                monkeypatch):
+    # Every command migrates first. Re-creating functions and grants while another province's sweep swaps its
+    # partitions fails that sweep ("tuple concurrently updated"), so an up-to-date database is left alone.
+    eng = db.engine(new_database())
+    proc = "select xmin::text from pg_proc where oid = 'kcbx.age_on(date, date)'::regprocedure"
+    with eng.connect() as c:
+        before, native_before = c.execute(sa.text(proc)).scalar(), native.installed(c)
+    db.migrate(eng)
+    with eng.connect() as c:
+        assert c.execute(sa.text(proc)).scalar() == before
+    monkeypatch.setenv("KCBX_NATIVE", "off")
+    db.migrate(eng)
+    with eng.connect() as c:
+        assert c.execute(sa.text(proc)).scalar() != before
+        assert not native.installed(c)
+        assert native_before == _buildable()

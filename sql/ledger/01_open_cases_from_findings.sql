@@ -20,16 +20,20 @@ where f.province = :province and f.term = :term
   and (l.person_key is null or (l.status in ('closed', 'excluded') and l.status_term <> f.term))
 on conflict (province, person_key, opened_term) do nothing;
 
-select count(*) from (
-  select ledger.append_event(c.case_id, c.opened_term, 'suspected',
-    case when c.case_type = 'national_suspect' then 'national_list' else 'sweep' end, null,
-    f.evidence || jsonb_build_object('finding', f.case_type, 'match_method', f.match_method),
-    cast(:run_id as uuid), 'open:' || c.case_id)
-  from ledger.cases c
-  join match.findings f on f.province = c.province and f.term = c.opened_term and f.person_key = c.person_key
-  where c.province = :province and c.opened_term = :term
-) opened;
-
--- the next steps join the cases just opened: let the planner see them (a first sweep opens thousands at once)
+-- the next statements join the cases just opened: let the planner see them (a first sweep opens thousands at once)
 analyze ledger.cases;
+
+-- their first event, all in one statement: a new case has no event yet, so it is event 1, from nothing to suspected
+-- (the trigger ledger.check_event still checks each row against the state machine; a re-run finds the event's key)
+insert into ledger.case_events (case_id, seq, term, from_status, to_status, source, closure_reason, evidence, run_id,
+  event_key)
+select c.case_id, 1, c.opened_term, null, 'suspected',
+  case when c.case_type = 'national_suspect' then 'national_list' else 'sweep' end, null,
+  f.evidence || jsonb_build_object('finding', f.case_type, 'match_method', f.match_method),
+  cast(:run_id as uuid), 'open:' || c.case_id
+from ledger.cases c
+join match.findings f on f.province = c.province and f.term = c.opened_term and f.person_key = c.person_key
+where c.province = :province and c.opened_term = :term
+  and not exists (select 1 from ledger.case_events e where e.event_key = 'open:' || c.case_id);
+
 analyze ledger.case_events;

@@ -4,14 +4,14 @@
 -- and gender. Two or more such children: the row goes to the review queue and keeps its own key.
 -- Rows matching no hukou child keep their own key: the ID number, else XJ:<学籍号>, else NBG:<name|birth|gender>.
 
--- The temporary tables carry only the columns matching reads: the narrower their rows, the less every later hash
+-- The work tables carry only the columns matching reads: the narrower their rows, the less every later hash
 -- join and scan of a province's ten million of them costs. A source's rows of a term come from one file (publishing
 -- replaces the term's partition whole), so its hash is not repeated on every row: it is read here, once.
-create temp table t_files on commit drop as
+create unlogged table t_files as
 select (select file_hash from core.registry where province = :province and term = :term limit 1) as registry,
        (select file_hash from core.roster where province = :province and term = :term limit 1) as roster;
 
-create temp table t_hukou on commit drop as
+create unlogged table t_hukou as
 select distinct on (h.id_number) h.line, h.id_number, h.id_valid, h.name, h.name_key, h.gender, h.birth_date,
   h.region_code, h.hukou_status, kcbx.age_on(h.birth_date, :age_cutoff) as age, 'G' || h.id_number as student_no_key
 from core.hukou h
@@ -21,7 +21,7 @@ create unique index on t_hukou (id_number);
 analyze t_hukou;
 
 -- by ID number: nearly every row; the weaker keys are tried only on the rows left
-create temp table t_reg on commit drop as
+create unlogged table t_reg as
 select r.line, r.student_no, r.id_number, r.id_valid, r.name, r.name_key, r.gender, r.birth_date,
   r.school_id, r.school_region_code, r.grade, r.registry_status,
   coalesce(left(r.school_region_code, 2) = :province, false) as in_province,
@@ -34,7 +34,7 @@ update t_reg r set person_key = h.id_number, match_method = 'student_no'
 from t_hukou h where r.person_key is null and r.student_no = h.student_no_key;
 
 -- hukou children by name, birth date and gender, for the rows still without a person
-create temp table t_hukou_nbg on commit drop as
+create unlogged table t_hukou_nbg as
 select h.name_key, h.birth_date, h.gender, min(h.id_number) as id_number, count(*) as n
 from t_hukou h
 where exists (select 1 from t_reg r where r.person_key is null and r.name_key = h.name_key

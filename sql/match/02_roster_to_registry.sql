@@ -5,7 +5,7 @@
 -- Reported rows matching nobody are 人在籍不在: listed for the school, not a dropout.
 
 -- by ID number: nearly every row (an ID held by several registry rows: the in-province pupil first)
-create temp table t_roster on commit drop as
+create unlogged table t_roster as
 select ro.line, ro.school_id, ro.student_no, ro.id_number, ro.name, ro.name_key, by_id.person_key,
   case when by_id.person_key is not null then 'id' end as match_method
 from core.roster ro
@@ -26,7 +26,7 @@ from (select student_no, coalesce(min(person_key) filter (where in_province), mi
 where ro.person_key is null and x.student_no = ro.student_no;
 analyze t_roster;
 
-create temp table t_roster_name on commit drop as
+create unlogged table t_roster_name as
 with open_pupils as (
   select distinct r.person_key, r.school_id, r.name_key
   from t_reg r

@@ -8,7 +8,7 @@
 
 -- per person: what the registry rows say, and the row that speaks for the pupil (an in-province 在读 row first,
 -- then 休学, then the first line; a term's registry is one file, so its line numbers are unique)
-create temp table t_reg_flags on commit drop as
+create unlogged table t_reg_flags as
 select person_key,
   bool_or(registry_status = '死亡') as dead,
   bool_or(in_province and registry_status = '在读') as enrolled_here,
@@ -24,24 +24,24 @@ select person_key,
       * 10000000000 + line) % 10000000000 as line
 from t_reg group by person_key;
 
-create temp table t_reg_person on commit drop as
+create unlogged table t_reg_person as
 select f.*, b.school_id, b.grade, b.school_region_code as school_region, b.registry_status,
   b.match_method, b.id_number, b.name, b.name_key, b.gender, b.birth_date
 from t_reg_flags f join t_reg b on b.line = f.line;
 analyze t_reg_person;
 
 -- the first roster line reporting the pupil
-create temp table t_reported on commit drop as
+create unlogged table t_reported as
 select distinct on (person_key) person_key, line, school_id, match_method
 from t_roster where person_key is not null
 order by person_key, line;
 analyze t_reported;
 
-create temp table t_review on commit drop as
+create unlogged table t_review as
 select distinct person_key from t_roster_name where n > 1;
 analyze t_review;
 
-create temp table t_exempt on commit drop as
+create unlogged table t_exempt as
 select e.id_number, bool_or(e.kind = '送教上门') as home_teaching,
        (array_agg(jsonb_build_object('source', 'exemptions', 'term', e.term, 'file_hash', e.file_hash, 'line', e.line,
          'kind', e.kind, 'valid_until', e.valid_until) order by e.approved_on desc))[1] as evidence
@@ -51,7 +51,7 @@ where e.province = :province and kcbx.term_ordinal(e.term) <= kcbx.term_ordinal(
 group by e.id_number;
 analyze t_exempt;
 
-create temp table t_dead_before on commit drop as
+create unlogged table t_dead_before as
 select distinct id_number from core.hukou
 where province = :province and hukou_status = '死亡' and kcbx.term_ordinal(term) <= kcbx.term_ordinal(:term)
 union
@@ -59,13 +59,13 @@ select distinct coalesce(id_number, 'XJ:' || student_no) from core.registry
 where province = :province and registry_status = '死亡' and kcbx.term_ordinal(term) < kcbx.term_ordinal(:term);
 analyze t_dead_before;
 
-create temp table t_graduate on commit drop as
+create unlogged table t_graduate as
 select distinct id_number from core.graduates
 where province = :province and term = :term and id_number is not null
   and graduation_year between :school_year - 2 and :school_year;
 analyze t_graduate;
 
-create temp table t_person on commit drop as
+create unlogged table t_person as
 select p.*, coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
        then 'aged_out' else p.base end as status

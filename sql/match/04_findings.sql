@@ -3,11 +3,11 @@
 --   non_continuation  (小学毕业未升学) a primary graduate of the last three years with no junior-high enrollment
 --   out_of_school     (适龄失学) in hukou, no active registry row anywhere
 -- Comparison 3 and the special-group check mark each finding with the poverty household and the groups.
-insert into match.findings (province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date,
-  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence)
+-- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers)
+create unlogged table t_findings as
 select f.province, f.term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name, f.gender, f.birth_date,
-  f.region_code, f.school_id, f.grade, pov.household_type is not null, pov.household_type,
-  coalesce(sg.groups, '{}'), f.match_method, f.status_evidence
+  f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty, pov.household_type,
+  coalesce(sg.groups, '{}') as special_groups, f.match_method, f.status_evidence as evidence
 from (
   select pt.*, case
       when p.status = 'enrolled_not_reported' then 'dropout'
@@ -27,6 +27,12 @@ left join (
   where province = :province and term = :term and id_number is not null group by 1
 ) sg on sg.id_number = coalesce(f.id_number, f.person_key)
 where f.case_type is not null;
+
+insert into match.findings (province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date,
+  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence)
+select province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date, region_code, school_id,
+  grade, is_poverty, household_type, special_groups, match_method, evidence
+from t_findings;
 
 -- the ledger joins this term's findings next
 analyze match.findings;

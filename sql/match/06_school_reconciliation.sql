@@ -7,14 +7,13 @@
 --       + unregistered_listed (reported here, no registry row: 人在籍不在)
 --       + ambiguous roster rows here (waiting for review)
 -- With every discrepancy listed person by person it is 0; anything else needs explaining.
-create temp table t_school_reg on commit drop as
+create unlogged table t_school_reg as
 select school_id, person_key, min(left(school_region_code, 6)) as region_code
 from t_reg where in_province and registry_status = '在读' group by 1, 2;
 analyze t_school_reg;
 
-insert into report.school_reconciliation (term, school_id, registry_count, last_term_count, reported_count,
-  unexplained_difference, province, region_code, dropouts_listed, review_listed, unregistered_listed,
-  reported_elsewhere, registered_elsewhere)
+-- counted into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS joins in parallel workers
+create unlogged table t_school_counts as
 with reg_side as (
   select r.school_id, count(*) as registry_count, min(r.region_code) as region_code,
     count(*) filter (where f.person_key is not null) as dropouts_listed,
@@ -43,14 +42,23 @@ with reg_side as (
   select school_id, count(*) as n from core.roster
   where province = :province and term = :prev_term and coalesce(report_status, '已报到') = '已报到' group by 1
 )
-select :term, s.school_id, coalesce(g.registry_count, 0), l.n, coalesce(o.reported_count, 0),
+select :term as term, s.school_id, coalesce(g.registry_count, 0) as registry_count, l.n as last_term_count,
+  coalesce(o.reported_count, 0) as reported_count,
   coalesce(g.registry_count, 0) - coalesce(o.reported_count, 0) - coalesce(g.dropouts_listed, 0)
     - coalesce(g.review_listed, 0) - coalesce(g.reported_elsewhere, 0) + coalesce(o.registered_elsewhere, 0)
-    + coalesce(u.n, 0) + coalesce(o.ambiguous_rows, 0),
-  :province, g.region_code, coalesce(g.dropouts_listed, 0), coalesce(g.review_listed, 0), coalesce(u.n, 0),
-  coalesce(g.reported_elsewhere, 0), coalesce(o.registered_elsewhere, 0)
+    + coalesce(u.n, 0) + coalesce(o.ambiguous_rows, 0) as unexplained_difference,
+  :province as province, g.region_code, coalesce(g.dropouts_listed, 0) as dropouts_listed,
+  coalesce(g.review_listed, 0) as review_listed, coalesce(u.n, 0) as unregistered_listed,
+  coalesce(g.reported_elsewhere, 0) as reported_elsewhere, coalesce(o.registered_elsewhere, 0) as registered_elsewhere
 from (select school_id from reg_side union select school_id from roster_side) s
 left join reg_side g using (school_id)
 left join roster_side o using (school_id)
 left join unregistered u using (school_id)
 left join last_term l using (school_id);
+
+insert into report.school_reconciliation (term, school_id, registry_count, last_term_count, reported_count,
+  unexplained_difference, province, region_code, dropouts_listed, review_listed, unregistered_listed,
+  reported_elsewhere, registered_elsewhere)
+select term, school_id, registry_count, last_term_count, reported_count, unexplained_difference, province,
+  region_code, dropouts_listed, review_listed, unregistered_listed, reported_elsewhere, registered_elsewhere
+from t_school_counts;
