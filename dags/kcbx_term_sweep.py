@@ -69,7 +69,9 @@ def kcbx_term_sweep():
         files = run_step(sweep.discover, settings(run["province"]), run["term"], run["source_dir"])
         return [{**run, **f} for f in files]
 
-    @task(map_index_template="{{ file_name }}")
+    # one file at a time, in discovery order: the roster's school ids are checked against the staged registry, and
+    # the files' validations write to one Great Expectations project folder
+    @task(map_index_template="{{ file_name }}", max_active_tis_per_dagrun=1)
     def stage_and_validate(f: dict) -> dict:
         get_current_context()["file_name"] = os.path.basename(f["path"])
         return run_step(sweep.stage_and_validate, settings(f["province"]), f["term"], f["source"], f["path"],
