@@ -44,7 +44,7 @@ class Settings:
 
     @property
     def data_docs_dir(self) -> Path:
-        return self.data_dir / "data_docs"
+        return self.data_dir / "data_docs" / self.province
 
     def with_overrides(self, **kw) -> "Settings":
         kw = {k: v for k, v in kw.items() if v is not None}

@@ -4,6 +4,7 @@ import csv
 import pytest
 
 from pipelines import db
+from pipelines.config import Settings
 from pipelines.errors import ValidationStop
 from pipelines.generate import generate
 from pipelines.generate.ids import check_char
@@ -122,3 +123,17 @@ def test_volume_drop_of_30_percent_stops_the_sweep_unless_accepted(settings, sma
                           " order by started_at") == [("stopped_by_validation", None, None),
                                                       ("succeeded", "王科长", "两所学校撤并")]
     assert rows(settings, "select count(*) > 0 from core.registry where term = '2026-spring'") == [(True,)]
+
+
+def test_two_provinces_sharing_a_data_folder_keep_their_own_data_docs(new_database, tmp_path):
+    # Airflow's workers sweep every province from one data folder: one province's validation must not replace the
+    # other's suites or pages.
+    url, data = new_database(), tmp_path / "data"
+    for province in ("41", "42"):
+        generate(tmp_path / province, parse_terms("2025-autumn"), children=300, seed=3, province=province)
+        s = Settings(data_dir=data, database_url=url, province=province)
+        sweep(s, "2025-autumn", str(tmp_path / province / "2025-autumn"))
+    for province, other in (("41", "42"), ("42", "41")):
+        index = (data / "data_docs" / province / "index.html").read_text(encoding="utf-8")
+        assert f"staging.checks_{province}_" in index and f"staging.checks_{other}_" not in index
+        assert (data / "gx" / province / "gx" / "expectations" / "kcbx_registry.json").exists()

@@ -1,8 +1,10 @@
 """Running a suite with GX Core on one staged file, and rendering the Data Docs.
 
-The GX project lives under `<data>/gx` (a file context, so results feed the Data Docs); its PostgreSQL datasource
-reads the connection from the environment variable KCBX_GX_DATABASE_URL, set here, so no credentials are written
-into the GX configuration files.
+Each province's GX project lives under `<data>/gx/<province>` (a file context, so results feed the Data Docs), and
+its Data Docs under `<data>/data_docs/<province>`: provinces swept at once from one data folder (Airflow's
+workers) neither rewrite each other's project files nor replace each other's suites and pages. Its PostgreSQL
+datasource reads the connection from the environment variable KCBX_GX_DATABASE_URL, set here, so no credentials
+are written into the GX configuration files.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ def _context(root: str):
 
 
 def _gx_root(settings: Settings) -> Path:
-    root = (settings.data_dir / "gx").resolve()
+    root = (settings.data_dir / "gx" / settings.province).resolve()
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -112,7 +114,7 @@ def run_suite(settings: Settings, source: str, query: str, expectations: list[Gx
 
 
 def render_data_docs(settings: Settings) -> Path:
-    """Build the GX Data Docs and copy them to `<data>/data_docs`; returns the index page."""
+    """Build the province's GX Data Docs and copy them to `<data>/data_docs/<province>`; returns the index page."""
     ctx = _context(str(_gx_root(settings)))
     sites = ctx.build_data_docs()
     target = settings.data_docs_dir.resolve()
