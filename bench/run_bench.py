@@ -161,8 +161,8 @@ def _sweep_province(args: tuple[int, str, str]) -> dict:
     data_path = Path(data)
     folder = province_folder(data_path, children, province)
     url = admin_url(data_path).replace("/postgres?", "/kcbx_bench_provinces?", 1)
-    settings = Settings(data_dir=data_path.parent / ".kcbx" / f"run_p{province}", database_url=url,
-                        province=province)
+    # one data folder for all provinces, as Airflow's workers share one
+    settings = Settings(data_dir=data_path.parent / ".kcbx" / "run_provinces", database_url=url, province=province)
     t = time.monotonic()
     result = sweep_timed(settings, TERM, folder)
     return {"province": province, "wall_s": round(time.monotonic() - t, 1), **result}
