@@ -77,7 +77,7 @@ def stage_and_validate(settings: Settings, term: str, source: str, path: str, ru
     """Load one file into staging and validate it there (write and audit; nothing is published yet)."""
     from .load.loader import stage_file
     t, eng = Term.parse(term), db.prepare(settings)
-    return _validated(settings, t, _timed(stage_file, eng, settings, t, source, Path(path), run_id), run_id)
+    return _validated(settings, t, *_timed(stage_file, eng, settings, t, source, Path(path), run_id), run_id)
 
 
 def stage_and_validate_all(settings: Settings, term: str, files: list[dict], run_id: str) -> list[dict]:
@@ -92,20 +92,21 @@ def stage_and_validate_all(settings: Settings, term: str, files: list[dict], run
         staging = [pool.submit(_timed, stage_file, eng, settings, t, f["source"], Path(f["path"]), run_id)
                    for f in files]
         try:
-            return [_validated(settings, t, s.result(), run_id) for s in staging]
+            return [_validated(settings, t, *s.result(), run_id) for s in staging]
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
 
 
 def _timed(fn, *args) -> tuple:
+    """fn(*args) and the seconds it took."""
     t0 = time.monotonic()
     return fn(*args), time.monotonic() - t0
 
 
-def _validated(settings: Settings, t: Term, staged_in: tuple, run_id: str) -> dict:
+def _validated(settings: Settings, t: Term, staged, load_s: float, run_id: str) -> dict:
+    """Validate a staged file (unless it was published already): the outcome the gate and publish read."""
     from .validate import validate_staged
-    staged, load_s = staged_in
     out = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(staged).items()}
     out.update(rows_rejected=staged.rows_rejected_on_read, rows_warned=0, batch_failures=[],
                load_s=round(load_s, 2), validate_s=0.0)
