@@ -161,3 +161,41 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
                                                         " and case_type = 'dropout' and school_id is not null")[0][0]
     assert all(r[5] == 0 for r in schools), [r for r in schools if r[5]]
     assert any(r[1] != r[2] for r in schools)  # the raw counts do differ
+
+
+def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_school_counts(
+        session_database, tmp_path_factory):
+    # one pupil's own school reports him twice; another pupil is reported by a school he is not registered at
+    import csv
+
+    from pipelines.config import Settings
+    from pipelines.generate import generate
+    from pipelines.terms import parse_terms
+
+    root = tmp_path_factory.mktemp("moved_pupil")
+    generate(root / "sources", parse_terms("2025-autumn"), children=800, seed=5, hard_cases=False)
+    folder = root / "sources" / "2025-autumn"
+    registry = list(csv.DictReader(open(folder / "registry.csv", encoding="utf-8")))
+    with open(folder / "roster.csv", encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        header, roster = reader.fieldnames, list(reader)
+    school_of = {r["身份证号"]: r["学校标识码"] for r in registry if r["学籍状态"] == "在读"}
+    listed = [r for r in roster if school_of.get(r["身份证号"]) == r["学校标识码"]]
+    twice, moved = listed[0], next(r for r in listed[1:] if r["学校标识码"] == listed[0]["学校标识码"])
+    here = twice["学校标识码"]
+    there = next(r["学校标识码"] for r in roster if r["学校标识码"] != here)
+    moved["学校标识码"] = there
+    roster.append(dict(twice))
+    with open(folder / "roster.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, header)
+        writer.writeheader()
+        writer.writerows(roster)
+
+    settings = Settings(data_dir=root / "data", database_url=session_database(), province="41")
+    sweep(settings, "2025-autumn", str(folder))
+    counts = {s: (elsewhere_here, elsewhere_there, diff) for s, elsewhere_here, elsewhere_there, diff in rows(
+        settings, "select school_id, reported_elsewhere, registered_elsewhere, unexplained_difference"
+                  " from report.school_reconciliation where term = '2025-autumn'")}
+    assert counts[here] == (1, 0, -1)  # the moved pupil is reported elsewhere; the twice-listed one is one too many
+    assert counts[there] == (0, 1, 0)
+    assert all(diff == 0 for s, (_, _, diff) in counts.items() if s != here)

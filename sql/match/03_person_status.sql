@@ -7,34 +7,44 @@
 -- The intermediate tables carry plain columns; each person's evidence (JSON) is built once, in the final insert.
 
 -- per person: what the registry rows say, and the row that speaks for the pupil (an in-province 在读 row first,
--- then 休学, then the first line; a term's registry is one file, so its line numbers are unique)
-create unlogged table t_reg_flags as
-select person_key,
-  bool_or(registry_status = '死亡') as dead,
-  bool_or(in_province and registry_status = '在读') as enrolled_here,
-  bool_or(registry_status = '休学') as on_leave,
-  bool_or(not in_province and registry_status in ('在读', '休学')) as elsewhere,
-  bool_or(registry_status = '毕业' and grade = 9) as completed,
-  bool_or(registry_status = '毕业' and grade = 6) as primary_graduate,
-  bool_or(registry_status in ('在读', '休学') and grade >= 7) as in_junior_high,
-  bool_or(registry_status = '转出') as transferred,
-  bool_or(in_province) as any_in_province,
-  bool_or(id_valid) as id_valid,
-  min(case when in_province and registry_status = '在读' then 0 when registry_status = '休学' then 1 else 2 end
-      * 10000000000 + line) % 10000000000 as line
-from t_reg group by person_key;
-
+-- then 休学, then the first line; a term's registry is one file, so its line numbers are unique). One sort of the
+-- rows by person feeds a window over each person's rows: no GROUP BY of ten million people and no join back to
+-- their rows. The flags are bits of one integer, so each row costs one aggregate step instead of ten.
 create unlogged table t_reg_person as
-select f.*, b.school_id, b.grade, b.school_region_code as school_region, b.registry_status,
-  b.match_method, b.id_number, b.name, b.name_key, b.gender, b.birth_date
-from t_reg_flags f join t_reg b on b.line = f.line;
+select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name, name_key,
+  gender, birth_date, id_valid, n_rows,
+  flags & 1 > 0 as dead, flags & 2 > 0 as enrolled_here, flags & 4 > 0 as on_leave, flags & 8 > 0 as elsewhere,
+  flags & 16 > 0 as completed, flags & 32 > 0 as primary_graduate, flags & 64 > 0 as in_junior_high,
+  flags & 128 > 0 as transferred, flags & 256 > 0 as any_in_province
+from (
+  select r.person_key, r.line, r.school_id, r.grade, r.school_region_code as school_region, r.registry_status,
+    r.match_method, r.id_number, r.name, r.name_key, r.gender, r.birth_date,
+    bool_or(r.id_valid) over w as id_valid, count(*) over w as n_rows, row_number() over w as rn,
+    bit_or((r.registry_status = '死亡')::int
+         | ((r.in_province and r.registry_status = '在读')::int << 1)
+         | ((r.registry_status = '休学')::int << 2)
+         | ((not r.in_province and r.registry_status in ('在读', '休学'))::int << 3)
+         | ((r.registry_status = '毕业' and r.grade = 9)::int << 4)
+         | ((r.registry_status = '毕业' and r.grade = 6)::int << 5)
+         | ((r.registry_status in ('在读', '休学') and r.grade >= 7)::int << 6)
+         | ((r.registry_status = '转出')::int << 7)
+         | (r.in_province::int << 8)) over w as flags
+  from t_reg r
+  window w as (partition by r.person_key
+               order by case when r.in_province and r.registry_status = '在读' then 0
+                             when r.registry_status = '休学' then 1 else 2 end, r.line
+               rows between unbounded preceding and unbounded following)
+) x
+where rn = 1;
 analyze t_reg_person;
 
--- the first roster line reporting the pupil
+-- the roster rows that report a pupil, with the pupil's first line (whose school and match speak for the pupil)
+-- and each pupil's first line at each school (06 counts a pupil once per school); one sort serves both windows
 create unlogged table t_reported as
-select distinct on (person_key) person_key, line, school_id, match_method
-from t_roster where person_key is not null
-order by person_key, line;
+select person_key, line, school_id, match_method,
+  line = min(line) over (partition by person_key) as first_line,
+  row_number() over (partition by person_key, school_id order by line) = 1 as first_at_school
+from t_roster where person_key is not null;
 analyze t_reported;
 
 create unlogged table t_review as
@@ -68,7 +78,15 @@ analyze t_graduate;
 create unlogged table t_person as
 select p.*, coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
-       then 'aged_out' else p.base end as status
+       then 'aged_out' else p.base end as status,
+  case when p.base = 'enrolled_reported'
+         then jsonb_build_object('source', 'roster', 'file_hash', (select roster from t_files), 'line', p.rep_line,
+                                 'school_id', p.rep_school_id, 'match_method', p.rep_match_method)
+       when p.base in ('exempt', 'home_teaching') then p.exemption_evidence
+       when p.reg_line is not null
+         then jsonb_build_object('source', 'registry', 'file_hash', (select registry from t_files),
+                                 'line', p.reg_line, 'school_id', p.school_id, 'registry_status', p.registry_status)
+       else jsonb_build_object('source', 'hukou') end as status_evidence
 from (
   select coalesce(h.id_number, r.person_key) as person_key,
     coalesce(h.id_number, r.id_number) as id_number, coalesce(h.id_valid, r.id_valid) as id_valid,
@@ -97,32 +115,23 @@ from (
       else 'not_enrolled' end as base
   from t_hukou h
   full join t_reg_person r on r.person_key = h.id_number
-  left join t_reported rep on rep.person_key = coalesce(h.id_number, r.person_key)
+  left join t_reported rep on rep.person_key = coalesce(h.id_number, r.person_key) and rep.first_line
   left join t_review rv on rv.person_key = coalesce(h.id_number, r.person_key)
   left join t_exempt x on x.id_number = coalesce(h.id_number, r.person_key)
   left join t_dead_before d on d.id_number = coalesce(h.id_number, r.person_key)
   left join t_graduate g on g.id_number = coalesce(h.id_number, r.person_key)
   where h.id_number is not null or r.any_in_province
-  offset 0  -- keeps the subquery whole: its age and base are computed once per row, not at every reference
 ) p;
 analyze t_person;
 
 -- into the fresh partition pipelines/match.py made with core.new_partition for this run: indexed once, when it
--- replaces the term's previous partition below
+-- replaces the term's previous partition below. An INSERT runs serial, so every value, the evidence above all
+-- (building a jsonb costs more than writing the row), was computed by the parallel workers that made t_person.
 insert into {{person_term_partition}} (province, term, person_key, id_number, id_valid, name, name_key, gender,
   birth_date, age, region_code, school_id, grade, in_hukou, school_age, status, status_evidence, match_method)
 select :province, :term, person_key, id_number, id_valid, name, name_key, gender, birth_date, age, region_code,
-  school_id, grade, in_hukou, school_age, status,
-  case when base = 'enrolled_reported'
-         then jsonb_build_object('source', 'roster', 'file_hash', f.roster, 'line', rep_line,
-                                 'school_id', rep_school_id, 'match_method', rep_match_method)
-       when base in ('exempt', 'home_teaching') then exemption_evidence
-       when reg_line is not null
-         then jsonb_build_object('source', 'registry', 'file_hash', f.registry, 'line', reg_line,
-                                 'school_id', school_id, 'registry_status', registry_status)
-       else jsonb_build_object('source', 'hukou') end,
-  match_method
-from t_person cross join t_files f;
+  school_id, grade, in_hukou, school_age, status, status_evidence, match_method
+from t_person;
 
 -- the findings and the ledger join this term's rows next (attaching analyzes the partition)
 select core.attach_partition('match.person_term', :province, :term);

@@ -5,17 +5,16 @@
 -- Comparison 3 and the special-group check mark each finding with the poverty household and the groups.
 -- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers)
 create unlogged table t_findings as
-select f.province, f.term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name, f.gender, f.birth_date,
-  f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty, pov.household_type,
-  coalesce(sg.groups, '{}') as special_groups, f.match_method, f.status_evidence as evidence
+select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
+  f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
+  pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.status_evidence as evidence
 from (
-  select pt.*, case
+  select p.*, case
       when p.status = 'enrolled_not_reported' then 'dropout'
       when p.primary_graduate and not p.in_junior_high then 'non_continuation'
       when p.in_hukou then 'out_of_school'
     end as case_type
   from t_person p
-  join match.person_term pt on pt.province = :province and pt.term = :term and pt.person_key = p.person_key
   where p.school_age and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out')
 ) f
 left join (

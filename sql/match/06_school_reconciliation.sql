@@ -7,33 +7,51 @@
 --       + unregistered_listed (reported here, no registry row: 人在籍不在)
 --       + ambiguous roster rows here (waiting for review)
 -- With every discrepancy listed person by person it is 0; anything else needs explaining.
+-- the pupils registered 在读 at each school of the province, once per school: a pupil with one registry row is
+-- that row (03 kept it); only the few pupils with several rows are grouped
 create unlogged table t_school_reg as
-select school_id, person_key, min(left(school_region_code, 6)) as region_code
-from t_reg where in_province and registry_status = '在读' group by 1, 2;
+select school_id, person_key, left(school_region, 6) as region_code
+from t_reg_person where n_rows = 1 and enrolled_here
+union all
+select school_id, person_key, min(left(school_region_code, 6))
+from t_reg
+where in_province and registry_status = '在读'
+  and person_key in (select person_key from t_reg_person where n_rows > 1)
+group by 1, 2;
 analyze t_school_reg;
 
--- counted into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS joins in parallel workers
+-- Counted into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS joins in parallel workers.
+-- The registered side joins ten million registrations only to the few people reported in no roster; its pupils
+-- reported elsewhere are those reported somewhere minus those reported here, which the one big join (roster rows
+-- against registrations, by pupil and school; a pupil listed twice by a school counted once) counts along with the
+-- roster side's pupils registered elsewhere.
 create unlogged table t_school_counts as
-with reg_side as (
-  select r.school_id, count(*) as registry_count, min(r.region_code) as region_code,
-    count(*) filter (where f.person_key is not null) as dropouts_listed,
-    count(*) filter (where v.person_key is not null and rp.any_school is null) as review_listed,
-    count(*) filter (where rp.any_school is not null and not rp.schools @> array[r.school_id]) as reported_elsewhere
-  from t_school_reg r
-  left join match.findings f on f.province = :province and f.term = :term and f.person_key = r.person_key
+with unreported as (
+  select p.person_key, f.person_key is not null as dropout, v.person_key is not null as review
+  from t_person p
+  left join match.findings f on f.province = :province and f.term = :term and f.person_key = p.person_key
     and f.case_type = 'dropout'
-  left join t_review v on v.person_key = r.person_key
-  left join (select person_key, array_agg(distinct school_id) as schools, min(school_id) as any_school
-             from t_roster where person_key is not null group by 1) rp on rp.person_key = r.person_key
+  left join t_review v on v.person_key = p.person_key
+  where p.rep_line is null
+), reg_side as (
+  select r.school_id, count(*) as registry_count, min(r.region_code) as region_code,
+    count(*) filter (where u.dropout) as dropouts_listed,
+    count(*) filter (where u.review) as review_listed,
+    count(*) filter (where u.person_key is null) as reported_somewhere
+  from t_school_reg r
+  left join unreported u on u.person_key = r.person_key
   group by r.school_id
+), pairs as (
+  select t.school_id, count(*) filter (where sr.person_key is null) as registered_elsewhere,
+    count(*) filter (where sr.person_key is not null and t.first_at_school) as reported_here
+  from t_reported t
+  left join t_school_reg sr on sr.person_key = t.person_key and sr.school_id = t.school_id
+  group by t.school_id
 ), roster_side as (
   select t.school_id, count(*) as reported_count,
-    count(*) filter (where t.person_key is not null and sr.person_key is null) as registered_elsewhere,
     count(*) filter (where t.person_key is null and amb.line is not null) as ambiguous_rows
   from t_roster t
-  left join t_school_reg sr on sr.person_key = t.person_key and sr.school_id = t.school_id
   left join (select distinct line from t_roster_name where n > 1) amb on amb.line = t.line
-  where t.school_id is not null
   group by t.school_id
 ), unregistered as (
   select school_id, count(*) as n from match.unregistered_attendees
@@ -45,14 +63,17 @@ with reg_side as (
 select :term as term, s.school_id, coalesce(g.registry_count, 0) as registry_count, l.n as last_term_count,
   coalesce(o.reported_count, 0) as reported_count,
   coalesce(g.registry_count, 0) - coalesce(o.reported_count, 0) - coalesce(g.dropouts_listed, 0)
-    - coalesce(g.review_listed, 0) - coalesce(g.reported_elsewhere, 0) + coalesce(o.registered_elsewhere, 0)
+    - coalesce(g.review_listed, 0) - coalesce(g.reported_somewhere - coalesce(pr.reported_here, 0), 0)
+    + coalesce(pr.registered_elsewhere, 0)
     + coalesce(u.n, 0) + coalesce(o.ambiguous_rows, 0) as unexplained_difference,
   :province as province, g.region_code, coalesce(g.dropouts_listed, 0) as dropouts_listed,
   coalesce(g.review_listed, 0) as review_listed, coalesce(u.n, 0) as unregistered_listed,
-  coalesce(g.reported_elsewhere, 0) as reported_elsewhere, coalesce(o.registered_elsewhere, 0) as registered_elsewhere
+  coalesce(g.reported_somewhere - coalesce(pr.reported_here, 0), 0) as reported_elsewhere,
+  coalesce(pr.registered_elsewhere, 0) as registered_elsewhere
 from (select school_id from reg_side union select school_id from roster_side) s
 left join reg_side g using (school_id)
 left join roster_side o using (school_id)
+left join pairs pr using (school_id)
 left join unregistered u using (school_id)
 left join last_term l using (school_id);
 
