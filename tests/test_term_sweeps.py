@@ -163,39 +163,69 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
     assert any(r[1] != r[2] for r in schools)  # the raw counts do differ
 
 
-def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_school_counts(
-        session_database, tmp_path_factory):
-    # one pupil's own school reports him twice; another pupil is reported by a school he is not registered at
+def _sweep_after_editing_the_roster(session_database, root, edit, hard_cases):
+    """Generate one term of a small county, let `edit(registry, roster)` change the roster's rows (both lists of
+    dicts keyed by the Chinese headers), sweep it; returns the settings and the generator's truth for the term."""
     import csv
 
     from pipelines.config import Settings
     from pipelines.generate import generate
     from pipelines.terms import parse_terms
 
-    root = tmp_path_factory.mktemp("moved_pupil")
-    generate(root / "sources", parse_terms("2025-autumn"), children=800, seed=5, hard_cases=False)
+    generate(root / "sources", parse_terms("2025-autumn"), children=800, seed=5, hard_cases=hard_cases)
     folder = root / "sources" / "2025-autumn"
     registry = list(csv.DictReader(open(folder / "registry.csv", encoding="utf-8")))
     with open(folder / "roster.csv", encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         header, roster = reader.fieldnames, list(reader)
-    school_of = {r["身份证号"]: r["学校标识码"] for r in registry if r["学籍状态"] == "在读"}
-    listed = [r for r in roster if school_of.get(r["身份证号"]) == r["学校标识码"]]
-    twice, moved = listed[0], next(r for r in listed[1:] if r["学校标识码"] == listed[0]["学校标识码"])
-    here = twice["学校标识码"]
-    there = next(r["学校标识码"] for r in roster if r["学校标识码"] != here)
-    moved["学校标识码"] = there
-    roster.append(dict(twice))
+    edit(registry, roster)
     with open(folder / "roster.csv", "w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, header)
         writer.writeheader()
         writer.writerows(roster)
-
     settings = Settings(data_dir=root / "data", database_url=session_database(), province="41")
     sweep(settings, "2025-autumn", str(folder))
+    return settings, truth(root / "sources", "2025-autumn")
+
+
+def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_school_counts(
+        session_database, tmp_path_factory):
+    # one pupil's own school reports him twice; another pupil is reported by a school he is not registered at
+    schools = {}
+
+    def edit(registry, roster):
+        school_of = {r["身份证号"]: r["学校标识码"] for r in registry if r["学籍状态"] == "在读"}
+        listed = [r for r in roster if school_of.get(r["身份证号"]) == r["学校标识码"]]
+        twice, moved = listed[0], next(r for r in listed[1:] if r["学校标识码"] == listed[0]["学校标识码"])
+        schools["here"] = twice["学校标识码"]
+        schools["there"] = moved["学校标识码"] = next(r["学校标识码"] for r in roster
+                                                     if r["学校标识码"] != schools["here"])
+        roster.append(dict(twice))
+
+    settings, _ = _sweep_after_editing_the_roster(session_database, tmp_path_factory.mktemp("moved"), edit, False)
     counts = {s: (elsewhere_here, elsewhere_there, diff) for s, elsewhere_here, elsewhere_there, diff in rows(
         settings, "select school_id, reported_elsewhere, registered_elsewhere, unexplained_difference"
                   " from report.school_reconciliation where term = '2025-autumn'")}
-    assert counts[here] == (1, 0, -1)  # the moved pupil is reported elsewhere; the twice-listed one is one too many
-    assert counts[there] == (0, 1, 0)
-    assert all(diff == 0 for s, (_, _, diff) in counts.items() if s != here)
+    assert counts[schools["here"]] == (1, 0, -1)  # the moved pupil reported elsewhere; the twice-listed one too many
+    assert counts[schools["there"]] == (0, 1, 0)
+    assert all(diff == 0 for s, (_, _, diff) in counts.items() if s != schools["here"])
+
+
+def test_a_roster_row_with_the_registry_rows_mistyped_id_finds_the_pupil_by_that_id(
+        session_database, tmp_path_factory):
+    # the school typed the same wrong ID number as the registry (whose row found its hukou child by 学籍号), and
+    # gave neither 学籍号 nor the pupil's name: only that ID number leads to the pupil
+    from pipelines.generate.ids import mistype
+    edited = {}
+
+    def edit(registry, roster):
+        registry_ids = {r["身份证号"] for r in registry}
+        row = next(r for r in roster if r["身份证号"] and mistype(r["身份证号"]) in registry_ids)
+        edited["person"] = row["身份证号"]
+        row.update({"身份证号": mistype(row["身份证号"]), "全国学籍号": "", "姓名": "王某某"})
+
+    settings, t = _sweep_after_editing_the_roster(session_database, tmp_path_factory.mktemp("mistyped"), edit, True)
+    assert "bad_check_digit" in t[edited["person"]]["hard_case"]
+    status = rows(settings, "select status, status_evidence->>'match_method' from match.person_term"
+                            " where term = '2025-autumn' and person_key = :p", p=edited["person"])
+    assert status == [("enrolled_reported", "id")]

@@ -6,38 +6,6 @@
 
 -- The intermediate tables carry plain columns; each person's evidence (JSON) is built once, in the final insert.
 
--- per person: what the registry rows say, and the row that speaks for the pupil (an in-province 在读 row first,
--- then 休学, then the first line; a term's registry is one file, so its line numbers are unique). One sort of the
--- rows by person feeds a window over each person's rows: no GROUP BY of ten million people and no join back to
--- their rows. The flags are bits of one integer, so each row costs one aggregate step instead of ten.
-create unlogged table t_reg_person as
-select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name, name_key,
-  gender, birth_date, id_valid, n_rows,
-  flags & 1 > 0 as dead, flags & 2 > 0 as enrolled_here, flags & 4 > 0 as on_leave, flags & 8 > 0 as elsewhere,
-  flags & 16 > 0 as completed, flags & 32 > 0 as primary_graduate, flags & 64 > 0 as in_junior_high,
-  flags & 128 > 0 as transferred, flags & 256 > 0 as any_in_province
-from (
-  select r.person_key, r.line, r.school_id, r.grade, r.school_region_code as school_region, r.registry_status,
-    r.match_method, r.id_number, r.name, r.name_key, r.gender, r.birth_date,
-    bool_or(r.id_valid) over w as id_valid, count(*) over w as n_rows, row_number() over w as rn,
-    bit_or((r.registry_status = '死亡')::int
-         | ((r.in_province and r.registry_status = '在读')::int << 1)
-         | ((r.registry_status = '休学')::int << 2)
-         | ((not r.in_province and r.registry_status in ('在读', '休学'))::int << 3)
-         | ((r.registry_status = '毕业' and r.grade = 9)::int << 4)
-         | ((r.registry_status = '毕业' and r.grade = 6)::int << 5)
-         | ((r.registry_status in ('在读', '休学') and r.grade >= 7)::int << 6)
-         | ((r.registry_status = '转出')::int << 7)
-         | (r.in_province::int << 8)) over w as flags
-  from t_reg r
-  window w as (partition by r.person_key
-               order by case when r.in_province and r.registry_status = '在读' then 0
-                             when r.registry_status = '休学' then 1 else 2 end, r.line
-               rows between unbounded preceding and unbounded following)
-) x
-where rn = 1;
-analyze t_reg_person;
-
 -- the roster rows that report a pupil, with the pupil's first line (whose school and match speak for the pupil)
 -- and each pupil's first line at each school (06 counts a pupil once per school); one sort serves both windows
 create unlogged table t_reported as
