@@ -37,10 +37,11 @@ select distinct coalesce(id_number, 'XJ:' || student_no) from core.registry
 where province = :province and registry_status = '死亡' and kcbx.term_ordinal(term) < kcbx.term_ordinal(:term);
 analyze t_dead_before;
 
-create unlogged table t_graduate as
-select distinct id_number from core.graduates
+create unlogged table t_graduate as  -- grouped (hashed in each worker), not DISTINCT (sorted in the leader)
+select id_number from core.graduates
 where province = :province and term = :term and id_number is not null
-  and graduation_year between :school_year - 2 and :school_year;
+  and graduation_year between :school_year - 2 and :school_year
+group by id_number;
 analyze t_graduate;
 
 create unlogged table t_person as
