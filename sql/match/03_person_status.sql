@@ -4,7 +4,7 @@
 -- → moved out (户籍迁出) → transferred out only (转出) → not enrolled. Over the school-age limit, a child who
 -- would be a finding is aged_out instead.
 
--- The intermediate tables carry plain columns; each person's evidence (JSON) is built once, in the final insert.
+-- The intermediate tables carry plain columns; each person's evidence (JSON) is built once, in t_person.
 
 -- the roster rows that report a pupil, with the pupil's first line (whose school and match speak for the pupil)
 -- and each pupil's first line at each school (06 counts a pupil once per school); one sort serves both windows
@@ -44,6 +44,8 @@ where province = :province and term = :term and id_number is not null
 group by id_number;
 analyze t_graduate;
 
+-- One row per person. The subquery is flattened into the outer select (no OFFSET 0 fence), so every expression,
+-- the evidence included, is computed by the parallel workers below the Gather, not by the leader above it.
 create unlogged table t_person as
 select p.*, coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
