@@ -7,8 +7,9 @@
 --       + unregistered_listed (reported here, no registry row: 人在籍不在)
 --       + ambiguous roster rows here (waiting for review)
 -- With every discrepancy listed person by person it is 0; anything else needs explaining.
+
 -- the pupils registered 在读 at each school of the province, once per school: a pupil with one registry row is
--- that row (03 kept it); only the few pupils with several rows are grouped
+-- that row (01 kept it in t_reg_person); only the few pupils with several rows are grouped
 create unlogged table t_school_reg as
 select school_id, person_key, left(school_region, 6) as region_code
 from t_reg_person where n_rows = 1 and enrolled_here
@@ -52,6 +53,7 @@ with unreported as (
     count(*) filter (where t.person_key is null and amb.line is not null) as ambiguous_rows
   from t_roster t
   left join (select distinct line from t_roster_name where n > 1) amb on amb.line = t.line
+  where t.school_id is not null
   group by t.school_id
 ), unregistered as (
   select school_id, count(*) as n from match.unregistered_attendees
