@@ -43,6 +43,11 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def gx_dir(self) -> Path:
+        """The province's GX project: provinces swept from one data folder keep their suites apart."""
+        return self.data_dir / "gx" / self.province
+
+    @property
     def data_docs_dir(self) -> Path:
         return self.data_dir / "data_docs" / self.province
 

@@ -1,13 +1,18 @@
 """Three term sweeps of a generated county: cases found, the ledger's dynamic closure, idempotence, the contract."""
+import csv
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from pipelines.config import Settings
 from pipelines.errors import LedgerError
+from pipelines.generate import generate
+from pipelines.generate.ids import mistype
 from pipelines.ledger import replay
 from pipelines.sweep import sweep
+from pipelines.terms import parse_terms
 from tests.helpers import rows, scalar, truth
 
 TERMS = ["2025-autumn", "2026-spring", "2026-autumn"]
@@ -166,15 +171,10 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
 def _sweep_after_editing_the_roster(session_database, root, edit, hard_cases):
     """Generate one term of a small county, let `edit(registry, roster)` change the roster's rows (both lists of
     dicts keyed by the Chinese headers), sweep it; returns the settings and the generator's truth for the term."""
-    import csv
-
-    from pipelines.config import Settings
-    from pipelines.generate import generate
-    from pipelines.terms import parse_terms
-
     generate(root / "sources", parse_terms("2025-autumn"), children=800, seed=5, hard_cases=hard_cases)
     folder = root / "sources" / "2025-autumn"
-    registry = list(csv.DictReader(open(folder / "registry.csv", encoding="utf-8")))
+    with open(folder / "registry.csv", encoding="utf-8", newline="") as f:
+        registry = list(csv.DictReader(f))
     with open(folder / "roster.csv", encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         header, roster = reader.fieldnames, list(reader)
@@ -215,7 +215,6 @@ def test_a_roster_row_with_the_registry_rows_mistyped_id_finds_the_pupil_by_that
         session_database, tmp_path_factory):
     # the school typed the same wrong ID number as the registry (whose row found its hukou child by 学籍号), and
     # gave neither 学籍号 nor the pupil's name: only that ID number leads to the pupil
-    from pipelines.generate.ids import mistype
     edited = {}
 
     def edit(registry, roster):

@@ -54,7 +54,7 @@ def _context(root: str):
 
 
 def _gx_root(settings: Settings) -> Path:
-    root = (settings.data_dir / "gx" / settings.province).resolve()
+    root = settings.gx_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -62,22 +62,26 @@ with unreported as (
   select school_id, count(*) as n from core.roster
   where province = :province and term = :prev_term and coalesce(report_status, '已报到') = '已报到' group by 1
 )
-select :term as term, s.school_id, coalesce(g.registry_count, 0) as registry_count, l.n as last_term_count,
-  coalesce(o.reported_count, 0) as reported_count,
-  coalesce(g.registry_count, 0) - coalesce(o.reported_count, 0) - coalesce(g.dropouts_listed, 0)
-    - coalesce(g.review_listed, 0) - coalesce(g.reported_somewhere - coalesce(pr.reported_here, 0), 0)
-    + coalesce(pr.registered_elsewhere, 0)
-    + coalesce(u.n, 0) + coalesce(o.ambiguous_rows, 0) as unexplained_difference,
-  :province as province, g.region_code, coalesce(g.dropouts_listed, 0) as dropouts_listed,
-  coalesce(g.review_listed, 0) as review_listed, coalesce(u.n, 0) as unregistered_listed,
-  coalesce(g.reported_somewhere - coalesce(pr.reported_here, 0), 0) as reported_elsewhere,
-  coalesce(pr.registered_elsewhere, 0) as registered_elsewhere
-from (select school_id from reg_side union select school_id from roster_side) s
-left join reg_side g using (school_id)
-left join roster_side o using (school_id)
-left join pairs pr using (school_id)
-left join unregistered u using (school_id)
-left join last_term l using (school_id);
+-- each count once, zero where a side has none; the difference is then the formula at the top of this file
+select :term as term, school_id, registry_count, last_term_count, reported_count,
+  registry_count - reported_count - dropouts_listed - review_listed - reported_elsewhere + registered_elsewhere
+    + unregistered_listed + ambiguous_rows as unexplained_difference,
+  :province as province, region_code, dropouts_listed, review_listed, unregistered_listed, reported_elsewhere,
+  registered_elsewhere
+from (
+  select s.school_id, g.region_code, l.n as last_term_count, coalesce(g.registry_count, 0) as registry_count,
+    coalesce(o.reported_count, 0) as reported_count, coalesce(g.dropouts_listed, 0) as dropouts_listed,
+    coalesce(g.review_listed, 0) as review_listed,
+    coalesce(g.reported_somewhere - coalesce(pr.reported_here, 0), 0) as reported_elsewhere,
+    coalesce(pr.registered_elsewhere, 0) as registered_elsewhere, coalesce(u.n, 0) as unregistered_listed,
+    coalesce(o.ambiguous_rows, 0) as ambiguous_rows
+  from (select school_id from reg_side union select school_id from roster_side) s
+  left join reg_side g using (school_id)
+  left join roster_side o using (school_id)
+  left join pairs pr using (school_id)
+  left join unregistered u using (school_id)
+  left join last_term l using (school_id)
+) c;
 
 insert into report.school_reconciliation (term, school_id, registry_count, last_term_count, reported_count,
   unexplained_difference, province, region_code, dropouts_listed, review_listed, unregistered_listed,
