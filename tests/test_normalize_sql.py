@@ -50,6 +50,21 @@ def test_age_in_full_years_on_the_cutoff_date(conn, birth, on, expected):
     assert one(conn, "select kcbx.age_on(cast(:b as date), cast(:o as date))", b=birth, o=on) == expected
 
 
+def test_the_birth_date_bounds_of_an_age_range_agree_with_age_on(conn):
+    # not_school_age compares birth dates with these bounds: every birth date of 2004–2022, on the usual cutoff and
+    # on days around 29 February, for several age ranges
+    mismatches = one(conn, """
+        select count(*) from generate_series(date '2004-01-01', date '2022-12-31', interval '1 day') b(d)
+        cross join unnest(array[date '2025-08-31', date '2024-02-29', date '2025-02-28', date '2025-03-01',
+                                date '2024-02-28', date '2024-03-01']) o(on_date)
+        cross join (values (6, 15), (5, 14), (7, 12), (6, 6)) a(lo, hi)
+        where (kcbx.age_on(b.d::date, o.on_date) between a.lo and a.hi)
+              <> (b.d::date between kcbx.earliest_birth_date(a.hi, o.on_date) and kcbx.latest_birth_date(a.lo, o.on_date))""")
+    assert mismatches == 0
+    assert one(conn, "select kcbx.earliest_birth_date(15, date '2025-08-31')").isoformat() == "2009-09-01"
+    assert one(conn, "select kcbx.latest_birth_date(6, date '2025-08-31')").isoformat() == "2019-08-31"
+
+
 def test_age_on_is_inlined_into_the_queries_that_call_it(conn):
     # a function call per row costs six times the inlined expression over a province's ten million children
     plan = conn.execute(sa.text("explain verbose select kcbx.age_on(d, date '2025-08-31')"

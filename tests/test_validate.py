@@ -2,6 +2,7 @@
 import csv
 
 import pytest
+import sqlalchemy as sa
 
 from pipelines import db
 from pipelines.config import Settings
@@ -9,6 +10,8 @@ from pipelines.errors import ValidationStop
 from pipelines.generate import generate
 from pipelines.generate.ids import check_char
 from pipelines.load.loader import publish_staged, stage_file
+from pipelines.load.staging import typed_columns
+from pipelines.sources import SOURCES
 from pipelines.sweep import sweep
 from pipelines.terms import Term, parse_terms
 from pipelines.validate import audit_summary, validate_staged
@@ -100,6 +103,39 @@ def test_rules_with_a_subquery_find_exactly_their_rows(settings, tmp_path):
                                            " and source = 'roster'")}
     assert {"unexpected_rows_expectation:duplicate_person",
             "unexpected_rows_expectation:school_unknown_to_registry"} <= failed
+
+
+def test_a_blank_value_of_every_column_is_typed_as_null(conn):
+    # the missing_* and unreadable_* rules test the typed value first and read the raw text only when it is null
+    for src in SOURCES.values():
+        for c in src.columns:
+            name, _, expr = typed_columns(c)[0]
+            assert name == c.name
+            for blank in ("", "   ", None):
+                got = conn.execute(sa.text(f"select {expr} from (select cast(:v as text) as {c.name}_raw) b"),
+                                   {"v": blank}).scalar()
+                assert got is None, (src.name, c.name, blank, got)
+
+
+def test_duplicates_are_found_by_their_whole_key_and_among_the_rows_compared(settings, tmp_path):
+    """Enrolled twice (在读 on two rows) is a duplicate; enrolled once and graduated once is not. The same person
+    twice in the poverty list with two household types is no duplicate; with the same type twice it is."""
+    eng = db.prepare(settings)
+    other = valid_id("41010220150309005")
+    registry = [["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "学校名称", "学校区划代码", "年级",
+                 "学籍状态"],
+                ["G" + GOOD, GOOD, "张伟", "男", "2015-03-09", "4101020001", "实验小学", "410102", "4", "在读"],
+                ["G" + GOOD, GOOD, "张伟", "男", "2015-03-09", "4101020002", "二小", "410102", "4", "在读"],
+                ["G" + other, other, "王芳", "女", "2015-03-09", "4101020001", "实验小学", "410102", "4", "在读"],
+                ["G" + other, other, "王芳", "女", "2015-03-09", "4101020002", "二小", "410102", "4", "毕业"]]
+    poverty = [["身份证号", "姓名", "户编号", "户类型", "区划代码"],
+               [GOOD, "张伟", "H1", "脱贫户", "410102"], [GOOD, "张伟", "H1", "边缘易致贫户", "410102"],
+               [other, "王芳", "H2", "脱贫户", "410102"], [other, "王芳", "H2", "脱贫户", "410102"]]
+    for source, table in (("registry", registry), ("poverty", poverty)):
+        staged = stage_file(eng, settings, TERM, source, write_csv(tmp_path / f"{source}.csv", table), None)
+        validate_staged(eng, settings, TERM, source, staged.file_hash, staged.file_name, None)
+    assert set(rows(settings, "select source, line from audit.row_issues where rule = 'duplicate_person'")) == {
+        ("registry", 2), ("registry", 3), ("poverty", 4), ("poverty", 5)}
 
 
 @pytest.fixture

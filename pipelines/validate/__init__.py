@@ -70,13 +70,40 @@ def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
         conn.execute(sa.text(f"alter table {table} " + ", ".join(
             f"alter column r{i} set default false" for i in range(len(rules)))))
     for i in sorted(joined):
+        hits = (_duplicate_lines(conn, source, rules[i], params) if rules[i].duplicate_key
+                else f"select b.line from {file_rows} and ({rules[i].where})")
         conn.execute(sa.text(
-            f"with hit as (select b.line from {file_rows} and ({rules[i].where})),"
+            f"with hit as ({hits}),"
             f" flagged as (update {table} c set r{i} = true from hit where c.line = hit.line returning c.line)"
             f" insert into {table} (line, r{i}) select line, true from hit"
             f" where line not in (select line from flagged)"), params)
+        conn.execute(sa.text("drop table if exists pg_temp.repeated_key_hashes"))
     conn.execute(sa.text(f"analyze {table}"))
     return table
+
+
+def _duplicate_lines(conn, source: str, rule: Rule, params: dict) -> str:
+    """The query of a duplicate rule's lines (the rows its `where` finds), in two steps.
+
+    Grouping ten million text keys takes long. So the rows are grouped first by a 64-bit hash of their key, sorted
+    as integers in parallel workers, into a temporary table of the hashes that repeat: usually none or a few. Only
+    the rows with such a hash are then grouped by the key itself. Equal keys have equal hashes, so no duplicate is
+    missed, and keys sharing a hash are told apart by the second grouping."""
+    rows = f"staging.{source} where province = :province and file_hash = :file_hash" + (
+        f" and {rule.among}" if rule.among else "")
+    hashed = "0"
+    for part in rule.duplicate_key:
+        hashed = f"hashtextextended({part}, {hashed})"
+    conn.execute(sa.text("set local enable_hashagg = off"))  # a hash table of ten million groups would spill
+    conn.execute(sa.text(f"create temp table repeated_key_hashes on commit drop as select {hashed} as h from {rows}"
+                         " group by 1 having count(*) > 1"), params)
+    conn.execute(sa.text("set local enable_hashagg = default"))
+    conn.execute(sa.text("analyze pg_temp.repeated_key_hashes"))
+    cols = ", ".join(rule.duplicate_key)
+    key = f"({cols})" if len(rule.duplicate_key) > 1 else cols
+    repeated = f"{hashed} in (select h from pg_temp.repeated_key_hashes)"
+    return (f"select line from {rows} and {repeated} and {key} in (select {cols} from {rows} and {repeated}"
+            f" group by {', '.join(str(i + 1) for i in range(len(rule.duplicate_key)))} having count(*) > 1)")
 
 
 def _record_row_issues(conn, source: str, file_name: str, rules: list[Rule], checks: str, params: dict,

@@ -22,14 +22,18 @@ class Rule:
     severity: str          # rejected | warning
     where: str             # SQL predicate over alias b, with :parameters
     message: str
+    duplicate_key: tuple[str, ...] = ()   # a duplicate rule: its key, expressions over the source's columns,
+    among: str | None = None              # and the rows compared
 
 
+# A blank value normalizes to null (tests/test_validate.py checks every column kind), so both rules test the typed
+# value first: for the clean rows of a large file that one test settles the rule without trimming the raw text.
 def _blank(c: str) -> str:
-    return f"nullif(btrim(b.{c}_raw), '') is null"
+    return f"b.{c} is null and nullif(btrim(b.{c}_raw), '') is null"
 
 
-def _given(c: str) -> str:
-    return f"nullif(btrim(b.{c}_raw), '') is not null"
+def _unreadable(c: str) -> str:
+    return f"b.{c} is null and nullif(btrim(b.{c}_raw), '') is not null"
 
 
 def generic_rules(src: Source) -> list[Rule]:
@@ -55,10 +59,10 @@ def generic_rules(src: Source) -> list[Rule]:
                                   "b.id_valid and b.gender is not null and kcbx.id_gender(b.id_number) <> b.gender",
                                   "gender differs from the one in the ID number"))
         elif c.kind in ("date", "gender", "grade", "int", "region"):
-            rules.append(Rule(f"unreadable_{n}", n, "rejected", f"{_given(n)} and b.{n} is null",
+            rules.append(Rule(f"unreadable_{n}", n, "rejected", _unreadable(n),
                               f"{c.headers[0]} cannot be read"))
         elif c.kind == "school_id":
-            rules.append(Rule(f"bad_{n}", n, "rejected", f"b.{n} is not null and b.{n} !~ '^[0-9]{{10}}$'",
+            rules.append(Rule(f"bad_{n}", n, "rejected", f"b.{n} is not null and not (octet_length(b.{n}) = 10 and kcbx.is_digits(b.{n}))",
                               f"{c.headers[0]} is not a 10-digit school id"))
         elif c.kind == "code" and c.allowed:
             allowed = ", ".join("'" + v + "'" for v in c.allowed)
@@ -74,12 +78,30 @@ def generic_rules(src: Source) -> list[Rule]:
     return rules
 
 
+def duplicate_where(source: str, key: tuple[str, ...], among: str | None = None) -> str:
+    """A row whose key (expressions over the source's columns) is on another row of the same file (among the rows
+    `among` selects). A key with a null part is no duplicate: `in` does not find it. (Validation finds these rows
+    in two steps, pipelines/validate/__init__.py: `_duplicate_lines`.)"""
+    rows = f"staging.{source} where province = :province and file_hash = :file_hash" + (
+        f" and {among}" if among else "")
+    cols, groups = ", ".join(key), ", ".join(str(i + 1) for i in range(len(key)))
+    return ((f"{among} and " if among else "") + (f"({cols})" if len(key) > 1 else cols)
+            + f" in (select {cols} from {rows} group by {groups} having count(*) > 1)")
+
+
 def specific_rules(src: Source) -> list[Rule]:
+    """The rules of expectations/<source>.json: each a SQL predicate (`where`), or a duplicate key (`duplicate_key`,
+    expressions over the source's columns, and optionally `among`, the rows compared)."""
     path = EXPECTATIONS_DIR / f"{src.name}.json"
     if not path.exists():
         return []
     spec = json.loads(path.read_text(encoding="utf-8"))
-    return [Rule(r["rule"], r.get("column"), r["severity"], r["where"], r["message"]) for r in spec["rules"]]
+    rules = []
+    for r in spec["rules"]:
+        key = tuple(r.get("duplicate_key", ()))
+        where = duplicate_where(src.name, key, r.get("among")) if key else r["where"]
+        rules.append(Rule(r["rule"], r.get("column"), r["severity"], where, r["message"], key, r.get("among")))
+    return rules
 
 
 def rules_for(source: str) -> list[Rule]:

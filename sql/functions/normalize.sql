@@ -257,3 +257,16 @@ $$;
 create or replace function kcbx.age_on(birth date, on_date date) returns int language sql immutable parallel safe as $$
   select extract(year from age(on_date::timestamp, birth::timestamp))::int
 $$;
+
+-- The birth dates of the children aged at least / at most so many full years on a date, as kcbx.age_on counts them.
+-- A rule on a whole file compares each birth date with these two constants instead of computing every child's age
+-- (tests/test_normalize_sql.py checks both against kcbx.age_on, 29 February included).
+create or replace function kcbx.latest_birth_date(min_age int, on_date date) returns date language sql immutable
+parallel safe as $$
+  select (on_date - make_interval(years => min_age))::date
+$$;
+
+create or replace function kcbx.earliest_birth_date(max_age int, on_date date) returns date language sql immutable
+parallel safe as $$
+  select (on_date - make_interval(years => max_age + 1))::date + 1
+$$;
