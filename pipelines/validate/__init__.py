@@ -20,7 +20,7 @@ from ..faults import failpoint
 from ..sources import SOURCES
 from ..terms import Term
 from .gx_runner import GxExpectation, run_suite, render_data_docs  # noqa: F401 - re-exported
-from .rules import Rule, rules_for
+from .rules import Rule, duplicate_where, file_rows, rules_for
 
 log = logging.getLogger("kcbx.validate")
 
@@ -58,20 +58,20 @@ def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
     table = f"staging.checks_{params['province']}_{params['file_hash'][:16]}"
     joined = {i for i, r in enumerate(rules) if _SUBQUERY.search(r.where)}
     local = {i: f"coalesce({r.where}, false)" for i, r in enumerate(rules) if i not in joined}
-    file_rows = f"staging.{source} b where b.province = :province and b.file_hash = :file_hash"
+    rows_b = f"staging.{source} b where b.province = :province and b.file_hash = :file_hash"
     conn.execute(sa.text(f"drop table if exists {table}"))
     # The row-local rules in one scan: their flags are computed in the WHERE clause for every row and in the select
     # list only for the problem rows. Few rows leave the scan, so PostgreSQL runs it in parallel workers.
     flags = "".join(f", {local[i]} as r{i}" if i in local else f", false as r{i}" for i in range(len(rules)))
     conn.execute(sa.text(f"create unlogged table {table} with (autovacuum_enabled = false) as"
-                         f" select b.line{flags} from {file_rows} and ({' or '.join(local.values()) or 'false'})"),
+                         f" select b.line{flags} from {rows_b} and ({' or '.join(local.values()) or 'false'})"),
                  params)
     if joined:
         conn.execute(sa.text(f"alter table {table} " + ", ".join(
             f"alter column r{i} set default false" for i in range(len(rules)))))
     for i in sorted(joined):
         hits = (_duplicate_lines(conn, source, rules[i], params) if rules[i].duplicate_key
-                else f"select b.line from {file_rows} and ({rules[i].where})")
+                else f"select b.line from {rows_b} and ({rules[i].where})")
         conn.execute(sa.text(
             f"with hit as ({hits}),"
             f" flagged as (update {table} c set r{i} = true from hit where c.line = hit.line returning c.line)"
@@ -89,21 +89,17 @@ def _duplicate_lines(conn, source: str, rule: Rule, params: dict) -> str:
     as integers in parallel workers, into a temporary table of the hashes that repeat: usually none or a few. Only
     the rows with such a hash are then grouped by the key itself. Equal keys have equal hashes, so no duplicate is
     missed, and keys sharing a hash are told apart by the second grouping."""
-    rows = f"staging.{source} where province = :province and file_hash = :file_hash" + (
-        f" and {rule.among}" if rule.among else "")
     hashed = "0"
     for part in rule.duplicate_key:
         hashed = f"hashtextextended({part}, {hashed})"
     conn.execute(sa.text("set local enable_hashagg = off"))  # a hash table of ten million groups would spill
-    conn.execute(sa.text(f"create temp table repeated_key_hashes on commit drop as select {hashed} as h from {rows}"
-                         " group by 1 having count(*) > 1"), params)
+    conn.execute(sa.text(f"create temp table repeated_key_hashes on commit drop as select {hashed} as h"
+                         f" from {file_rows(source, rule.among)} group by 1 having count(*) > 1"), params)
     conn.execute(sa.text("set local enable_hashagg = default"))
     conn.execute(sa.text("analyze pg_temp.repeated_key_hashes"))
-    cols = ", ".join(rule.duplicate_key)
-    key = f"({cols})" if len(rule.duplicate_key) > 1 else cols
     repeated = f"{hashed} in (select h from pg_temp.repeated_key_hashes)"
-    return (f"select line from {rows} and {repeated} and {key} in (select {cols} from {rows} and {repeated}"
-            f" group by {', '.join(str(i + 1) for i in range(len(rule.duplicate_key)))} having count(*) > 1)")
+    return (f"select line from {file_rows(source)} and {repeated}"
+            f" and {duplicate_where(source, rule.duplicate_key, rule.among, narrowed_by=repeated)}")
 
 
 def _record_row_issues(conn, source: str, file_name: str, rules: list[Rule], checks: str, params: dict,

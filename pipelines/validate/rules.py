@@ -62,7 +62,8 @@ def generic_rules(src: Source) -> list[Rule]:
             rules.append(Rule(f"unreadable_{n}", n, "rejected", _unreadable(n),
                               f"{c.headers[0]} cannot be read"))
         elif c.kind == "school_id":
-            rules.append(Rule(f"bad_{n}", n, "rejected", f"b.{n} is not null and not (octet_length(b.{n}) = 10 and kcbx.is_digits(b.{n}))",
+            rules.append(Rule(f"bad_{n}", n, "rejected",
+                              f"b.{n} is not null and not (octet_length(b.{n}) = 10 and kcbx.is_digits(b.{n}))",
                               f"{c.headers[0]} is not a 10-digit school id"))
         elif c.kind == "code" and c.allowed:
             allowed = ", ".join("'" + v + "'" for v in c.allowed)
@@ -78,15 +79,21 @@ def generic_rules(src: Source) -> list[Rule]:
     return rules
 
 
-def duplicate_where(source: str, key: tuple[str, ...], among: str | None = None) -> str:
-    """A row whose key (expressions over the source's columns) is on another row of the same file (among the rows
-    `among` selects). A key with a null part is no duplicate: `in` does not find it. (Validation finds these rows
-    in two steps, pipelines/validate/__init__.py: `_duplicate_lines`.)"""
-    rows = f"staging.{source} where province = :province and file_hash = :file_hash" + (
+def file_rows(source: str, among: str | None = None) -> str:
+    """The staged rows of the file being validated (those `among` selects), as a FROM clause without alias."""
+    return f"staging.{source} where province = :province and file_hash = :file_hash" + (
         f" and {among}" if among else "")
+
+
+def duplicate_where(source: str, key: tuple[str, ...], among: str | None = None, narrowed_by: str = "") -> str:
+    """A row whose key (expressions over the source's columns) is on another row of the same file (among the rows
+    `among` selects). A key with a null part is no duplicate: `in` does not find it. Validation finds these rows
+    in two steps (`_duplicate_lines` in pipelines/validate/__init__.py), the second grouping only the rows
+    `narrowed_by` selects."""
     cols, groups = ", ".join(key), ", ".join(str(i + 1) for i in range(len(key)))
+    grouped = file_rows(source, among) + (f" and {narrowed_by}" if narrowed_by else "")
     return ((f"{among} and " if among else "") + (f"({cols})" if len(key) > 1 else cols)
-            + f" in (select {cols} from {rows} group by {groups} having count(*) > 1)")
+            + f" in (select {cols} from {grouped} group by {groups} having count(*) > 1)")
 
 
 def specific_rules(src: Source) -> list[Rule]:
