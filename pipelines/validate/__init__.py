@@ -58,7 +58,7 @@ def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
     table = f"staging.checks_{params['province']}_{params['file_hash'][:16]}"
     joined = {i for i, r in enumerate(rules) if _SUBQUERY.search(r.where)}
     local = {i: f"coalesce({r.where}, false)" for i, r in enumerate(rules) if i not in joined}
-    rows_b = f"staging.{source} b where b.province = :province and b.file_hash = :file_hash"
+    rows_b = file_rows(source, alias="b")
     conn.execute(sa.text(f"drop table if exists {table}"))
     # The row-local rules in one scan: their flags are computed in the WHERE clause for every row and in the select
     # list only for the problem rows. Few rows leave the scan, so PostgreSQL runs it in parallel workers.
@@ -77,7 +77,6 @@ def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
             f" flagged as (update {table} c set r{i} = true from hit where c.line = hit.line returning c.line)"
             f" insert into {table} (line, r{i}) select line, true from hit"
             f" where line not in (select line from flagged)"), params)
-        conn.execute(sa.text("drop table if exists pg_temp.repeated_key_hashes"))
     conn.execute(sa.text(f"analyze {table}"))
     return table
 
@@ -92,6 +91,7 @@ def _duplicate_lines(conn, source: str, rule: Rule, params: dict) -> str:
     hashed = "0"
     for part in rule.duplicate_key:
         hashed = f"hashtextextended({part}, {hashed})"
+    conn.execute(sa.text("drop table if exists pg_temp.repeated_key_hashes"))  # a file's previous duplicate rule
     conn.execute(sa.text("set local enable_hashagg = off"))  # a hash table of ten million groups would spill
     conn.execute(sa.text(f"create temp table repeated_key_hashes on commit drop as select {hashed} as h"
                          f" from {file_rows(source, rule.among)} group by 1 having count(*) > 1"), params)

@@ -79,10 +79,11 @@ def generic_rules(src: Source) -> list[Rule]:
     return rules
 
 
-def file_rows(source: str, among: str | None = None) -> str:
-    """The staged rows of the file being validated (those `among` selects), as a FROM clause without alias."""
-    return f"staging.{source} where province = :province and file_hash = :file_hash" + (
-        f" and {among}" if among else "")
+def file_rows(source: str, among: str | None = None, alias: str = "") -> str:
+    """The staged rows of the file being validated (those `among` selects), as a FROM clause."""
+    q = f"{alias}." if alias else ""
+    return (f"staging.{source}{' ' + alias if alias else ''} where {q}province = :province"
+            f" and {q}file_hash = :file_hash" + (f" and {among}" if among else ""))
 
 
 def duplicate_where(source: str, key: tuple[str, ...], among: str | None = None, narrowed_by: str = "") -> str:
