@@ -1,5 +1,6 @@
 """Precision and recall of the cases the comparisons open, against the generator's truth, on a 20,000-child county
 over two terms with every hard case present at least 20 times."""
+import csv
 from collections import Counter
 
 import pytest
@@ -86,3 +87,26 @@ def test_evidence_points_at_the_published_file_and_line_it_came_from(county_20k)
                                 " where x.status_evidence->>'source' = 'registry'"
                                 " and r.id_number is distinct from x.id_number and r.id_valid")[0][0]
     assert mismatched == 0
+
+
+def test_a_pupil_on_several_registry_rows_is_one_person_counted_once_at_the_school_enrolling_him(county_20k):
+    # transferred (转出 at the old school, 在读 at the new one) or registered twice: one person, whose status and
+    # school come from the 在读 row, counted once in that school's registry count
+    settings, sources, _ = county_20k
+    with open(sources / "2025-autumn" / "registry.csv", encoding="utf-8", newline="") as f:
+        registry = list(csv.DictReader(f))
+    enrolled_at, pupils = {}, {}
+    for r in registry:
+        if r["学籍状态"] == "在读" and r["学校标识码"].startswith("41"):
+            enrolled_at[r["身份证号"]] = r["学校标识码"]
+            pupils.setdefault(r["学校标识码"], set()).add(r["全国学籍号"] or r["身份证号"])
+    several = [pid for pid, r in truth(sources, "2025-autumn").items() if r["outcome"] == "enrolled"
+               and {"transfer", "duplicate_registry"} & set(r["hard_case"].split(";"))]
+    assert len(several) >= 40
+    person = {k: (school, status, method) for k, school, status, method in rows(
+        settings, "select person_key, school_id, status, match_method from match.person_term"
+                  " where term = '2025-autumn' and person_key = any(:p)", p=several)}
+    assert person == {pid: (enrolled_at[pid], "enrolled_reported", "id") for pid in several}
+    counts = dict(rows(settings, "select school_id, registry_count from report.school_reconciliation"
+                                 " where term = '2025-autumn'"))
+    assert counts == {school: len(p) for school, p in pupils.items()}

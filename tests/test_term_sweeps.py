@@ -168,21 +168,24 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
     assert any(r[1] != r[2] for r in schools)  # the raw counts do differ
 
 
-def _sweep_after_editing_the_roster(session_database, root, edit, hard_cases):
-    """Generate one term of a small county, let `edit(registry, roster)` change the roster's rows (both lists of
-    dicts keyed by the Chinese headers), sweep it; returns the settings and the generator's truth for the term."""
+def _sweep_after_editing(session_database, root, edit, hard_cases):
+    """Generate one term of a small county, let `edit(files)` change the rows of its hukou, registry and roster
+    files (lists of dicts keyed by the Chinese headers, by source), sweep it; returns the settings and the
+    generator's truth for the term."""
     generate(root / "sources", parse_terms("2025-autumn"), children=800, seed=5, hard_cases=hard_cases)
     folder = root / "sources" / "2025-autumn"
-    with open(folder / "registry.csv", encoding="utf-8", newline="") as f:
-        registry = list(csv.DictReader(f))
-    with open(folder / "roster.csv", encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        header, roster = reader.fieldnames, list(reader)
-    edit(registry, roster)
-    with open(folder / "roster.csv", "w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, header)
-        writer.writeheader()
-        writer.writerows(roster)
+    files, headers = {}, {}
+    for source in ("hukou", "registry", "roster"):
+        with open(folder / f"{source}.csv", encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            files[source] = list(reader)
+            headers[source] = reader.fieldnames
+    edit(files)
+    for source, rows_ in files.items():
+        with open(folder / f"{source}.csv", "w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, headers[source])
+            writer.writeheader()
+            writer.writerows(rows_)
     settings = Settings(data_dir=root / "data", database_url=session_database(), province="41")
     sweep(settings, "2025-autumn", str(folder))
     return settings, truth(root / "sources", "2025-autumn")
@@ -193,7 +196,8 @@ def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_sch
     # one pupil's own school reports him twice; another pupil is reported by a school he is not registered at
     schools = {}
 
-    def edit(registry, roster):
+    def edit(files):
+        registry, roster = files["registry"], files["roster"]
         school_of = {r["身份证号"]: r["学校标识码"] for r in registry if r["学籍状态"] == "在读"}
         listed = [r for r in roster if school_of.get(r["身份证号"]) == r["学校标识码"]]
         twice, moved = listed[0], next(r for r in listed[1:] if r["学校标识码"] == listed[0]["学校标识码"])
@@ -202,7 +206,7 @@ def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_sch
                                                      if r["学校标识码"] != schools["here"])
         roster.append(dict(twice))
 
-    settings, _ = _sweep_after_editing_the_roster(session_database, tmp_path_factory.mktemp("moved"), edit, False)
+    settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("moved"), edit, False)
     counts = {s: (elsewhere_here, elsewhere_there, diff) for s, elsewhere_here, elsewhere_there, diff in rows(
         settings, "select school_id, reported_elsewhere, registered_elsewhere, unexplained_difference"
                   " from report.school_reconciliation where term = '2025-autumn'")}
@@ -217,14 +221,33 @@ def test_a_roster_row_with_the_registry_rows_mistyped_id_finds_the_pupil_by_that
     # gave neither 学籍号 nor the pupil's name: only that ID number leads to the pupil
     edited = {}
 
-    def edit(registry, roster):
+    def edit(files):
+        registry, roster = files["registry"], files["roster"]
         registry_ids = {r["身份证号"] for r in registry}
         row = next(r for r in roster if r["身份证号"] and mistype(r["身份证号"]) in registry_ids)
         edited["person"] = row["身份证号"]
         row.update({"身份证号": mistype(row["身份证号"]), "全国学籍号": "", "姓名": "王某某"})
 
-    settings, t = _sweep_after_editing_the_roster(session_database, tmp_path_factory.mktemp("mistyped"), edit, True)
+    settings, t = _sweep_after_editing(session_database, tmp_path_factory.mktemp("mistyped"), edit, True)
     assert "bad_check_digit" in t[edited["person"]]["hard_case"]
     status = rows(settings, "select status, status_evidence->>'match_method' from match.person_term"
                             " where term = '2025-autumn' and person_key = :p", p=edited["person"])
     assert status == [("enrolled_reported", "id")]
+
+
+def test_an_id_number_on_two_hukou_rows_is_one_person_described_by_the_first(session_database, tmp_path_factory):
+    # the hukou extract lists a child twice (the second row with another name): one person, from the first row
+    edited = {}
+
+    def edit(files):
+        hukou = files["hukou"]
+        first = hukou[len(hukou) // 2]
+        edited["person"], edited["name"] = first["身份证号"], first["姓名"]
+        hukou.append({**first, "姓名": "王某某"})
+
+    settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("hukou_twice"), edit, False)
+    person = rows(settings, "select name, in_hukou from match.person_term where term = '2025-autumn'"
+                            " and person_key = :p", p=edited["person"])
+    assert person == [(edited["name"], True)]
+    assert scalar(settings, "select count(*) from audit.row_issues where source = 'hukou'"
+                            " and rule = 'duplicate_person'") == 2

@@ -11,12 +11,30 @@ create unlogged table t_files as
 select (select file_hash from core.registry where province = :province and term = :term limit 1) as registry,
        (select file_hash from core.roster where province = :province and term = :term limit 1) as roster;
 
+-- Most ID numbers are held by one hukou row, most people have one registry row and one roster row: sorting ten
+-- million rows by a text key to find the few keys that repeat costs more than grouping a 64-bit hash of the key
+-- (sorted as integers by the parallel workers). Rows whose hash repeats (every repeated key, and rarely a key
+-- sharing its hash with another) are then sorted or grouped by the key itself; the others are taken as they are.
+-- The same two steps make t_reg_person below and t_reported in 03.
+set local enable_hashagg = off;  -- a hash table of ten million groups would spill
+create unlogged table t_hukou_repeated as
+select hashtextextended(id_number, 0) as key_hash from core.hukou
+where province = :province and term = :term and id_number is not null
+group by 1 having count(*) > 1;
+set local enable_hashagg = default;
+
 create unlogged table t_hukou as
-select distinct on (h.id_number) h.line, h.id_number, h.id_valid, h.name, h.name_key, h.gender, h.birth_date,
-  h.region_code, h.hukou_status, kcbx.age_on(h.birth_date, :age_cutoff) as age, 'G' || h.id_number as student_no_key
-from core.hukou h
-where h.province = :province and h.term = :term and h.id_number is not null
-order by h.id_number, h.line;
+with hukou as not materialized (
+  select h.line, h.id_number, h.id_valid, h.name, h.name_key, h.gender, h.birth_date, h.region_code, h.hukou_status,
+    kcbx.age_on(h.birth_date, :age_cutoff) as age, 'G' || h.id_number as student_no_key,
+    hashtextextended(h.id_number, 0) as key_hash
+  from core.hukou h
+  where h.province = :province and h.term = :term and h.id_number is not null
+)
+select * from hukou where not exists (select 1 from t_hukou_repeated x where x.key_hash = hukou.key_hash)
+union all
+(select distinct on (id_number) * from hukou where key_hash in (select key_hash from t_hukou_repeated)
+ order by id_number, line);
 create unique index on t_hukou (id_number);
 analyze t_hukou;
 
@@ -65,34 +83,54 @@ analyze t_reg;
 
 -- Per person, for 02 and 03: what the registry rows say (matched_by_id: one of them found the hukou child by ID
 -- number, so that number is the person's key), and the row that speaks for the pupil (an in-province 在读 row
--- first, then 休学, then the first line; a term's registry is one file, so its line numbers are unique). One sort
--- of the rows by person feeds a window over each person's rows: no GROUP BY of ten million people and no join back
--- to their rows. The flags are bits of one integer, so each row costs one aggregate step instead of ten.
+-- first, then 休学, then the first line; a term's registry is one file, so its line numbers are unique). A person
+-- with one row is that row; the rows of the few people with several are sorted by person for a window over each
+-- person's rows (see t_hukou for the two steps). The flags are bits of one integer, so each row costs one aggregate
+-- step instead of ten.
+set local enable_hashagg = off;
+create unlogged table t_reg_repeated as
+select hashtextextended(person_key, 0) as key_hash from t_reg group by 1 having count(*) > 1;
+set local enable_hashagg = default;
+
 create unlogged table t_reg_person as
+with reg as not materialized (
+  select r.person_key, r.line, r.school_id, r.grade, r.school_region_code as school_region, r.registry_status,
+    r.match_method, r.id_number, r.name, r.name_key, r.gender, r.birth_date, r.id_valid, r.in_province,
+    hashtextextended(r.person_key, 0) as key_hash,
+    (r.registry_status = '死亡')::int
+      | ((r.in_province and r.registry_status = '在读')::int << 1)
+      | ((r.registry_status = '休学')::int << 2)
+      | ((not r.in_province and r.registry_status in ('在读', '休学'))::int << 3)
+      | ((r.registry_status = '毕业' and r.grade = 9)::int << 4)
+      | ((r.registry_status = '毕业' and r.grade = 6)::int << 5)
+      | ((r.registry_status in ('在读', '休学') and r.grade >= 7)::int << 6)
+      | ((r.registry_status = '转出')::int << 7)
+      | (r.in_province::int << 8)
+      | ((r.match_method = 'id')::int << 9) as flags
+  from t_reg r
+)
 select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name, name_key,
   gender, birth_date, id_valid, n_rows,
   flags & 1 > 0 as dead, flags & 2 > 0 as enrolled_here, flags & 4 > 0 as on_leave, flags & 8 > 0 as elsewhere,
   flags & 16 > 0 as completed, flags & 32 > 0 as primary_graduate, flags & 64 > 0 as in_junior_high,
   flags & 128 > 0 as transferred, flags & 256 > 0 as any_in_province, flags & 512 > 0 as matched_by_id
 from (
-  select r.person_key, r.line, r.school_id, r.grade, r.school_region_code as school_region, r.registry_status,
-    r.match_method, r.id_number, r.name, r.name_key, r.gender, r.birth_date,
-    bool_or(r.id_valid) over w as id_valid, count(*) over w as n_rows, row_number() over w as rn,
-    bit_or((r.registry_status = '死亡')::int
-         | ((r.in_province and r.registry_status = '在读')::int << 1)
-         | ((r.registry_status = '休学')::int << 2)
-         | ((not r.in_province and r.registry_status in ('在读', '休学'))::int << 3)
-         | ((r.registry_status = '毕业' and r.grade = 9)::int << 4)
-         | ((r.registry_status = '毕业' and r.grade = 6)::int << 5)
-         | ((r.registry_status in ('在读', '休学') and r.grade >= 7)::int << 6)
-         | ((r.registry_status = '转出')::int << 7)
-         | (r.in_province::int << 8)
-         | ((r.match_method = 'id')::int << 9)) over w as flags
-  from t_reg r
-  window w as (partition by r.person_key
-               order by case when r.in_province and r.registry_status = '在读' then 0
-                             when r.registry_status = '休学' then 1 else 2 end, r.line
-               rows between unbounded preceding and unbounded following)
-) x
-where rn = 1;
+  select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name,
+    name_key, gender, birth_date, id_valid, 1::bigint as n_rows, flags
+  from reg where not exists (select 1 from t_reg_repeated x where x.key_hash = reg.key_hash)
+  union all
+  select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name,
+    name_key, gender, birth_date, id_valid, n_rows, flags
+  from (
+    select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name,
+      name_key, gender, birth_date, bool_or(id_valid) over w as id_valid, count(*) over w as n_rows,
+      row_number() over w as rn, bit_or(flags) over w as flags
+    from reg where key_hash in (select key_hash from t_reg_repeated)
+    window w as (partition by person_key
+                 order by case when in_province and registry_status = '在读' then 0
+                               when registry_status = '休学' then 1 else 2 end, line
+                 rows between unbounded preceding and unbounded following)
+  ) several
+  where rn = 1
+) p;
 analyze t_reg_person;
