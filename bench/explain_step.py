@@ -23,7 +23,7 @@ from pipelines.terms import Term
 
 from .run_bench import TERM
 
-EXPLAINABLE = re.compile(r"^\s*(create (temp|unlogged) table|insert|update|delete|select)", re.I | re.S)
+EXPLAINABLE = re.compile(r"^\s*(create ((temp|unlogged) )?table|insert|update|delete|select)", re.I | re.S)
 
 
 def statements(sql: str) -> list[str]:

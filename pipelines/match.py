@@ -19,7 +19,7 @@ from .terms import Term
 
 log = logging.getLogger("kcbx.match")
 
-# replaced by each run (match.person_term a partition at a time: made in begin_matching, attached by 03)
+# replaced by each run (match.person_term a partition at a time: made and attached by 03)
 MATCH_TABLES = ["match.findings", "match.suspect_outcomes", "match.review_queue",
                 "match.unregistered_attendees", "report.school_reconciliation"]
 
@@ -47,8 +47,7 @@ def match_params(settings: Settings, term: Term) -> dict:
 
 def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
     """Prepare the matching transaction of one province and term: its session settings and work schema, the
-    previous results taken out, a fresh match.person_term partition. Returns the files of sql/match/ to run, in
-    order, with the name of that partition filled in."""
+    previous results taken out. Returns the files of sql/match/ to run, in order."""
     for setting in SESSION_SETTINGS:
         conn.execute(sa.text(setting))
     schema = work_schema(params["province"])
@@ -56,10 +55,7 @@ def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
     conn.execute(sa.text(f"set local search_path = {schema}"))  # the files name their work tables unqualified
     for table in MATCH_TABLES:
         conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
-    partition = conn.execute(sa.text("select core.new_partition('match.person_term', :province, :term)"),
-                             params).scalar()
-    return [(path, path.read_text(encoding="utf-8").replace("{{person_term_partition}}", partition))
-            for path in sorted((SQL_DIR / "match").glob("*.sql"))]
+    return [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / "match").glob("*.sql"))]
 
 
 def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:

@@ -51,17 +51,16 @@ select distinct coalesce(id_number, 'XJ:' || student_no) from core.registry
 where province = :province and registry_status = '死亡' and kcbx.term_ordinal(term) < kcbx.term_ordinal(:term);
 analyze t_dead_before;
 
-create unlogged table t_graduate as  -- grouped (hashed in each worker), not DISTINCT (sorted in the leader)
-select id_number from core.graduates
-where province = :province and term = :term and id_number is not null
-  and graduation_year between :school_year - 2 and :school_year
-group by id_number;
-analyze t_graduate;
-
--- One row per person. The subquery is flattened into the outer select (no OFFSET 0 fence), so every expression,
--- the evidence included, is computed by the parallel workers below the Gather, not by the leader above it.
-create unlogged table t_person as
-select p.*, coalesce(p.age between :age_min and :age_max, false) as school_age,
+-- One row per person: this table becomes the term's partition of match.person_term (its columns are that table's,
+-- in order, with their types). A CREATE TABLE … AS runs its query in parallel workers, and the subquery is flattened
+-- into the outer select (no OFFSET 0 fence), so every expression, the evidence above all (building a jsonb costs
+-- more than writing the row), is computed by the workers below the Gather; the rows are written once (a table made
+-- in this transaction skips the WAL with wal_level minimal). 04 and 06 read what else they need from the other
+-- work tables.
+create table t_person as
+select cast(:province as text) as province, cast(:term as text) as term, p.person_key, p.id_number, p.id_valid, p.name, p.name_key,
+  p.gender, p.birth_date, p.age, p.region_code, p.school_id, p.grade, p.in_hukou,
+  coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
        then 'aged_out' else p.base end as status,
   case when p.base = 'enrolled_reported'
@@ -71,7 +70,8 @@ select p.*, coalesce(p.age between :age_min and :age_max, false) as school_age,
        when p.reg_line is not null
          then jsonb_build_object('source', 'registry', 'file_hash', (select registry from t_files),
                                  'line', p.reg_line, 'school_id', p.school_id, 'registry_status', p.registry_status)
-       else jsonb_build_object('source', 'hukou') end as status_evidence
+       else jsonb_build_object('source', 'hukou') end as status_evidence,
+  p.match_method
 from (
   select coalesce(h.id_number, r.person_key) as person_key,
     coalesce(h.id_number, r.id_number) as id_number, coalesce(h.id_valid, r.id_valid) as id_valid,
@@ -80,8 +80,6 @@ from (
     coalesce(h.age, kcbx.age_on(r.birth_date, :age_cutoff)) as age,
     coalesce(h.region_code, left(r.school_region, 6)) as region_code,
     r.school_id, r.grade, h.id_number is not null as in_hukou,
-    coalesce(r.primary_graduate, false) or g.id_number is not null as primary_graduate,
-    coalesce(r.in_junior_high, false) as in_junior_high,
     coalesce(r.match_method, 'hukou') as match_method,
     r.line as reg_line, r.registry_status, rep.line as rep_line, rep.school_id as rep_school_id,
     rep.match_method as rep_match_method, x.evidence as exemption_evidence,
@@ -104,19 +102,9 @@ from (
   left join t_review rv on rv.person_key = coalesce(h.id_number, r.person_key)
   left join t_exempt x on x.id_number = coalesce(h.id_number, r.person_key)
   left join t_dead_before d on d.id_number = coalesce(h.id_number, r.person_key)
-  left join t_graduate g on g.id_number = coalesce(h.id_number, r.person_key)
   where h.id_number is not null or r.any_in_province
 ) p;
-analyze t_person;
 
--- into the fresh partition pipelines/match.py made with core.new_partition for this run: indexed once, when it
--- replaces the term's previous partition below. An INSERT runs serial, so every value, the evidence above all
--- (building a jsonb costs more than writing the row), was computed by the parallel workers that made t_person.
-insert into {{person_term_partition}} (province, term, person_key, id_number, id_valid, name, name_key, gender,
-  birth_date, age, region_code, school_id, grade, in_hukou, school_age, status, status_evidence, match_method)
-select :province, :term, person_key, id_number, id_valid, name, name_key, gender, birth_date, age, region_code,
-  school_id, grade, in_hukou, school_age, status, status_evidence, match_method
-from t_person;
-
--- the findings and the ledger join this term's rows next (attaching analyzes the partition)
-select core.attach_partition('match.person_term', :province, :term);
+-- in place of the term's previous partition (sql/migrations/0130_partition_from_work_table.sql): indexed and
+-- analyzed there, for the findings and the ledger that join this term's rows next
+select core.attach_work_table('match.person_term', :province, :term, 't_person');

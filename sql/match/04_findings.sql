@@ -3,6 +3,14 @@
 --   non_continuation  (小学毕业未升学) a primary graduate of the last three years with no junior-high enrollment
 --   out_of_school     (适龄失学) in hukou, no active registry row anywhere
 -- Comparison 3 and the special-group check mark each finding with the poverty household and the groups.
+-- primary graduates of the last three years (grouped: hashed in each worker, not DISTINCT: sorted in the leader)
+create unlogged table t_graduate as
+select id_number from core.graduates
+where province = :province and term = :term and id_number is not null
+  and graduation_year between :school_year - 2 and :school_year
+group by id_number;
+analyze t_graduate;
+
 -- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers)
 create unlogged table t_findings as
 select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
@@ -11,11 +19,15 @@ select :province as province, :term as term, f.person_key, f.case_type, f.id_num
 from (
   select p.*, case
       when p.status = 'enrolled_not_reported' then 'dropout'
-      when p.primary_graduate and not p.in_junior_high then 'non_continuation'
+      when (coalesce(r.primary_graduate, false) or g.id_number is not null) and not coalesce(r.in_junior_high, false)
+        then 'non_continuation'
       when p.in_hukou then 'out_of_school'
     end as case_type
-  from t_person p
-  where p.school_age and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out')
+  from match.person_term p
+  left join t_reg_person r on r.person_key = p.person_key
+  left join t_graduate g on g.id_number = p.person_key
+  where p.province = :province and p.term = :term and p.school_age
+    and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out')
 ) f
 left join (
   select id_number, min(household_type) as household_type from core.poverty

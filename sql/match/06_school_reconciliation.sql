@@ -22,25 +22,21 @@ group by 1, 2;
 analyze t_school_reg;
 
 -- Counted into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS joins in parallel workers.
--- The registered side joins ten million registrations only to the few people reported in no roster; its pupils
--- reported elsewhere are those reported somewhere minus those reported here, which the one big join (roster rows
--- against registrations, by pupil and school; a pupil listed twice by a school counted once) counts along with the
--- roster side's pupils registered elsewhere.
+-- The registered side joins the registrations to each pupil's first roster line (reported somewhere, or not: then
+-- a dropout or waiting for review); its pupils reported elsewhere are those reported somewhere minus those reported
+-- here, which the other big join (roster rows against registrations, by pupil and school; a pupil listed twice by
+-- a school counted once) counts along with the roster side's pupils registered elsewhere.
 create unlogged table t_school_counts as
-with unreported as (
-  select p.person_key, f.person_key is not null as dropout, v.person_key is not null as review
-  from t_person p
-  left join match.findings f on f.province = :province and f.term = :term and f.person_key = p.person_key
-    and f.case_type = 'dropout'
-  left join t_review v on v.person_key = p.person_key
-  where p.rep_line is null
-), reg_side as (
+with reg_side as (
   select r.school_id, count(*) as registry_count, min(r.region_code) as region_code,
-    count(*) filter (where u.dropout) as dropouts_listed,
-    count(*) filter (where u.review) as review_listed,
-    count(*) filter (where u.person_key is null) as reported_somewhere
+    count(*) filter (where f.person_key is not null) as dropouts_listed,
+    count(*) filter (where v.person_key is not null and rep.person_key is null) as review_listed,
+    count(*) filter (where rep.person_key is not null) as reported_somewhere
   from t_school_reg r
-  left join unreported u on u.person_key = r.person_key
+  left join t_reported rep on rep.person_key = r.person_key and rep.first_line
+  left join match.findings f on f.province = :province and f.term = :term and f.person_key = r.person_key
+    and f.case_type = 'dropout'
+  left join t_review v on v.person_key = r.person_key
   group by r.school_id
 ), pairs as (
   select t.school_id, count(*) filter (where sr.person_key is null) as registered_elsewhere,
