@@ -69,3 +69,12 @@ def test_illegal_transition_is_refused_with_a_clear_message(swept_county):
         with db.engine(settings).begin() as c:
             c.execute(sa.text("select ledger.append_event(:c, '2026-autumn', 'persuading', 'followup', null, '{}',"
                               " null, 'test-illegal')"), {"c": case_id})
+
+
+def test_only_a_provinces_matching_work_table_can_become_its_person_term_partition(swept_county):
+    # core.attach_work_table runs as the owner: given any other table, it must refuse before touching it
+    settings, _ = swept_county
+    with pytest.raises(sa.exc.InternalError, match="is not a work table of province 41"):
+        as_role(settings, "kcbx_pipeline", "select core.attach_work_table('match.person_term', '41', '2025-autumn',"
+                                           " 'core.hukou_2025_autumn_41')")
+    assert as_role(settings, "kcbx_pipeline", "select count(*) from core.hukou where term = '2025-autumn'")[0][0] > 0

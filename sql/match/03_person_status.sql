@@ -58,8 +58,8 @@ analyze t_dead_before;
 -- in this transaction skips the WAL with wal_level minimal). 04 and 06 read what else they need from the other
 -- work tables.
 create table t_person as
-select cast(:province as text) as province, cast(:term as text) as term, p.person_key, p.id_number, p.id_valid, p.name, p.name_key,
-  p.gender, p.birth_date, p.age, p.region_code, p.school_id, p.grade, p.in_hukou,
+select cast(:province as text) as province, cast(:term as text) as term, p.person_key, p.id_number, p.id_valid,
+  p.name, p.name_key, p.gender, p.birth_date, p.age, p.region_code, p.school_id, p.grade, p.in_hukou,
   coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
        then 'aged_out' else p.base end as status,
