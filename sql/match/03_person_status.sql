@@ -43,6 +43,7 @@ where e.province = :province and kcbx.term_ordinal(e.term) <= kcbx.term_ordinal(
 group by e.id_number;
 analyze t_exempt;
 
+-- deaths recorded in any earlier term (looked up in every partition kept: sql/migrations/0140_death_indexes.sql)
 create unlogged table t_dead_before as
 select distinct id_number from core.hukou
 where province = :province and hukou_status = '死亡' and kcbx.term_ordinal(term) <= kcbx.term_ordinal(:term)
