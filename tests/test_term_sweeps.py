@@ -96,6 +96,11 @@ def test_relapse_opens_a_new_case_linked_to_the_closed_one(swept_county):
                            " join ledger.case_state s on s.case_id = o.case_id")
     assert links, "no relapse in three terms"
     assert all(same and status == "closed" for _, _, same, status in links)
+    # what the sweep saw of the child from then on is recorded on the new case, not on the closed one
+    seen = rows(settings, "select c.case_id, t.case_id from ledger.cases c join ledger.case_terms t"
+                          " on t.term = c.opened_term and t.case_id in (c.case_id, c.relapse_of)"
+                          " where c.relapse_of is not null")
+    assert sorted(seen) == sorted((case_id, case_id) for case_id, _, _, _ in links)
 
 
 def test_unclassified_cases_are_listed_as_overdue(swept_county):

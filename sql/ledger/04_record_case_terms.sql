@@ -6,7 +6,7 @@ select c.case_id, :term, :province, f.case_type, f.region_code, f.school_id, f.g
 from ledger.cases c
 join match.findings f on f.province = c.province and f.term = :term and f.person_key = c.person_key
 left join match.person_term pt on pt.province = c.province and pt.term = :term and pt.person_key = c.person_key
-where c.province = :province
-  and c.case_id = (select max(c2.case_id) from ledger.cases c2 where c2.province = c.province
-                   and c2.person_key = c.person_key)
+where c.province = :province  -- the child's latest case (an anti-join: a subquery per case looked each one up)
+  and not exists (select 1 from ledger.cases c2 where c2.province = c.province and c2.person_key = c.person_key
+                  and c2.case_id > c.case_id)
 on conflict (case_id, term) do nothing;
