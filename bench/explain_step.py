@@ -6,9 +6,9 @@ Runs every statement of sql/<step>/0*.sql in order, in one transaction, as `EXPL
 database `bench.run_bench` left behind (kcbx_bench_<children>), then rolls back. Prints the time of each file and
 the plans of the slowest statements; writes them to bench/results/<step>_plans_<children>.txt.
 
-The ledger the benchmark left already holds the term, so `--step ledger` shows a re-run; `--step ledger --empty`
-first takes every ledger row out, inside the same transaction (the append-only triggers are set aside for those
-deletes only, which needs a superuser: the embedded server's), and so shows a first sweep's ledger.
+The ledger the benchmark left already holds the term, so `--step ledger` shows a re-run; `--step ledger --rebuild`
+first takes the ledger work of that term and of every newer one out with ledger.rebuild_from, as a rebuild does, in
+the same transaction, and so shows the term's ledger as its sweep did it (for the first term: a first sweep's).
 """
 from __future__ import annotations
 
@@ -35,12 +35,7 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
-# every table the ledger steps write, children first
-LEDGER_TABLES = ["ledger.case_followups", "ledger.case_terms", "ledger.suspect_verifications", "ledger.case_events",
-                 "ledger.unmatched_followups", "ledger.refused_followups", "ledger.swept_terms", "ledger.cases"]
-
-
-def run(children: int, top: int, data: Path, step: str = "match", term: str = TERM, empty: bool = False) -> str:
+def run(children: int, top: int, data: Path, step: str = "match", term: str = TERM, rebuild: bool = False) -> str:
     admin = os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
     url = admin.replace("/postgres?", f"/kcbx_bench_{children}?", 1)
     params = {**match_params(Settings(province="41"), Term.parse(term)), "run_id": None}
@@ -54,11 +49,8 @@ def run(children: int, top: int, data: Path, step: str = "match", term: str = TE
         if step == "match":
             files = begin_matching(conn, params)
         else:
-            if empty:
-                conn.execute(sa.text("set local session_replication_role = replica"))  # no triggers: deletes only
-                for table in LEDGER_TABLES:
-                    conn.execute(sa.text(f"delete from {table}"))
-                conn.execute(sa.text("set local session_replication_role = origin"))
+            if rebuild:
+                conn.execute(sa.text("select ledger.rebuild_from(:province, :term, null)"), params)
                 conn.execute(sa.text("analyze ledger.cases"))
             files = [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / step).glob("0*.sql"))]
         for path, sql in files:
@@ -95,9 +87,11 @@ def main() -> None:
     p.add_argument("--step", choices=["match", "ledger"], default="match")
     p.add_argument("--term", default=TERM)
     p.add_argument("--data", default="bench/data")
-    p.add_argument("--empty", action="store_true", help="with --step ledger: as a first sweep's ledger")
+    p.add_argument("--rebuild", action="store_true", help="with --step ledger: the term's ledger as its sweep did it")
     a = p.parse_args()
-    print(run(a.children, a.top, Path(a.data).resolve(), a.step, a.term, a.empty))
+    if a.rebuild and a.step != "ledger":
+        p.error("--rebuild goes with --step ledger")
+    print(run(a.children, a.top, Path(a.data).resolve(), a.step, a.term, a.rebuild))
 
 
 if __name__ == "__main__":
