@@ -235,7 +235,7 @@ def test_a_roster_row_with_the_registry_rows_mistyped_id_finds_the_pupil_by_that
 
     settings, t = _sweep_after_editing(session_database, tmp_path_factory.mktemp("mistyped"), edit, True)
     assert "bad_check_digit" in t[edited["person"]]["hard_case"]
-    status = rows(settings, "select status, status_evidence->>'match_method' from match.person_term"
+    status = rows(settings, "select status, reported_match_method from match.person_term"
                             " where term = '2025-autumn' and person_key = :p", p=edited["person"])
     assert status == [("enrolled_reported", "id")]
 

@@ -3,7 +3,10 @@
 -- finished grade 9, an approved exemption or home teaching, enrolled in another province, or on approved leave.
 -- Without such evidence (moved away, not seen) the case stays open.
 create temp table t_close on commit drop as
-select s.case_id, s.status, pt.status_evidence || jsonb_build_object('person_status', pt.status) as evidence,
+select s.case_id, s.status,
+  match.status_evidence(pt, (select file_hash from core.registry where province = :province and term = :term limit 1),
+                        (select file_hash from core.roster where province = :province and term = :term limit 1))
+    || jsonb_build_object('person_status', pt.status) as evidence,
   case pt.status when 'enrolled_reported' then 'back_in_school' when 'deceased' then 'death'
     when 'aged_out' then 'aged_out' when 'completed' then 'aged_out' when 'exempt' then 'exemption'
     when 'home_teaching' then 'home_teaching' when 'enrolled_elsewhere' then 'enrolled_elsewhere'

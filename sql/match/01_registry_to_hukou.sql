@@ -38,15 +38,32 @@ union all
 create unique index on t_hukou (id_number);
 analyze t_hukou;
 
--- by ID number: nearly every row; the weaker keys are tried only on the rows left
+-- by ID number: nearly every row; the weaker keys are tried only on the rows left. Each row's flags (bits of one
+-- integer: what the row says of its pupil, for t_reg_person below) are computed here; the weaker keys never match
+-- by ID, so no later update changes them.
 create unlogged table t_reg as
 select r.line, r.student_no, r.id_number, r.id_valid, r.name, r.name_key, r.gender, r.birth_date,
-  r.school_id, r.school_region_code, r.grade, r.registry_status,
-  coalesce(left(r.school_region_code, 2) = :province, false) as in_province,
-  by_id.id_number as person_key, case when by_id.id_number is not null then 'id' end as match_method
+  r.school_id, r.school_region_code, r.grade, r.registry_status, p.in_province,
+  by_id.id_number as person_key, case when by_id.id_number is not null then 'id' end as match_method,
+  (r.registry_status = '死亡')::int
+    | ((p.in_province and r.registry_status = '在读')::int << 1)
+    | ((r.registry_status = '休学')::int << 2)
+    | ((not p.in_province and r.registry_status in ('在读', '休学'))::int << 3)
+    | ((r.registry_status = '毕业' and r.grade = 9)::int << 4)
+    | ((r.registry_status = '毕业' and r.grade = 6)::int << 5)
+    | ((r.registry_status in ('在读', '休学') and r.grade >= 7)::int << 6)
+    | ((r.registry_status = '转出')::int << 7)
+    | (p.in_province::int << 8)
+    | ((by_id.id_number is not null)::int << 9) as flags
 from core.registry r
+cross join lateral (select coalesce(left(r.school_region_code, 2) = :province, false) as in_province) p
 left join t_hukou by_id on by_id.id_number = r.id_number
 where r.province = :province and r.term = :term;
+
+-- A column of the same value in every row is added after the rows are written: PostgreSQL keeps such a default
+-- once, not in every row, while a constant in the select list makes the one process that writes the rows copy
+-- each of them again to add it (ten million rows: about 6 s).
+alter table t_reg add column n_rows bigint not null default 1, add column speaks boolean not null default true;
 
 update t_reg r set person_key = h.id_number, match_method = 'student_no'
 from t_hukou h where r.person_key is null and r.student_no = h.student_no_key;
@@ -84,53 +101,30 @@ analyze t_reg;
 -- Per person, for 02 and 03: what the registry rows say (matched_by_id: one of them found the hukou child by ID
 -- number, so that number is the person's key), and the row that speaks for the pupil (an in-province 在读 row
 -- first, then 休学, then the first line; a term's registry is one file, so its line numbers are unique). A person
--- with one row is that row; the rows of the few people with several are sorted by person for a window over each
--- person's rows (see t_hukou for the two steps). The flags are bits of one integer, so each row costs one aggregate
--- step instead of ten.
+-- with one row is that row, as it is. Only the rows of the few people with several are sorted by person, for a
+-- window over each person's rows (see t_hukou for the two steps): the row that speaks gets the person's flags,
+-- row count and ID validity, the others stop speaking. t_reg_person is the rows that speak.
 set local enable_hashagg = off;
 create unlogged table t_reg_repeated as
 select hashtextextended(person_key, 0) as key_hash from t_reg group by 1 having count(*) > 1;
 set local enable_hashagg = default;
 
-create unlogged table t_reg_person as
-with reg as not materialized (
-  select r.person_key, r.line, r.school_id, r.grade, r.school_region_code as school_region, r.registry_status,
-    r.match_method, r.id_number, r.name, r.name_key, r.gender, r.birth_date, r.id_valid, r.in_province,
-    hashtextextended(r.person_key, 0) as key_hash,
-    (r.registry_status = '死亡')::int
-      | ((r.in_province and r.registry_status = '在读')::int << 1)
-      | ((r.registry_status = '休学')::int << 2)
-      | ((not r.in_province and r.registry_status in ('在读', '休学'))::int << 3)
-      | ((r.registry_status = '毕业' and r.grade = 9)::int << 4)
-      | ((r.registry_status = '毕业' and r.grade = 6)::int << 5)
-      | ((r.registry_status in ('在读', '休学') and r.grade >= 7)::int << 6)
-      | ((r.registry_status = '转出')::int << 7)
-      | (r.in_province::int << 8)
-      | ((r.match_method = 'id')::int << 9) as flags
-  from t_reg r
-)
-select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name, name_key,
-  gender, birth_date, id_valid, n_rows,
+update t_reg r set speaks = s.rn = 1, n_rows = s.n_rows, flags = s.flags, id_valid = s.id_valid
+from (
+  select line, row_number() over w as rn, count(*) over w as n_rows, bit_or(flags) over w as flags,
+    bool_or(id_valid) over w as id_valid
+  from t_reg where hashtextextended(person_key, 0) in (select key_hash from t_reg_repeated)
+  window w as (partition by person_key
+               order by case when in_province and registry_status = '在读' then 0
+                             when registry_status = '休学' then 1 else 2 end, line
+               rows between unbounded preceding and unbounded following)
+) s
+where s.line = r.line;
+
+create view t_reg_person as
+select person_key, line, school_id, grade, school_region_code as school_region, registry_status, match_method,
+  id_number, name, name_key, gender, birth_date, id_valid, n_rows,
   flags & 1 > 0 as dead, flags & 2 > 0 as enrolled_here, flags & 4 > 0 as on_leave, flags & 8 > 0 as elsewhere,
   flags & 16 > 0 as completed, flags & 32 > 0 as primary_graduate, flags & 64 > 0 as in_junior_high,
   flags & 128 > 0 as transferred, flags & 256 > 0 as any_in_province, flags & 512 > 0 as matched_by_id
-from (
-  select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name,
-    name_key, gender, birth_date, id_valid, 1::bigint as n_rows, flags
-  from reg where not exists (select 1 from t_reg_repeated x where x.key_hash = reg.key_hash)
-  union all
-  select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name,
-    name_key, gender, birth_date, id_valid, n_rows, flags
-  from (
-    select person_key, line, school_id, grade, school_region, registry_status, match_method, id_number, name,
-      name_key, gender, birth_date, bool_or(id_valid) over w as id_valid, count(*) over w as n_rows,
-      row_number() over w as rn, bit_or(flags) over w as flags
-    from reg where key_hash in (select key_hash from t_reg_repeated)
-    window w as (partition by person_key
-                 order by case when in_province and registry_status = '在读' then 0
-                               when registry_status = '休学' then 1 else 2 end, line
-                 rows between unbounded preceding and unbounded following)
-  ) several
-  where rn = 1
-) p;
-analyze t_reg_person;
+from t_reg where speaks;

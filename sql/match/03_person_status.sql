@@ -4,7 +4,8 @@
 -- → moved out (户籍迁出) → transferred out only (转出) → not enrolled. Over the school-age limit, a child who
 -- would be a finding is aged_out instead.
 
--- The intermediate tables carry plain columns; each person's evidence (JSON) is built once, in t_person.
+-- A person's evidence is kept as plain columns (the line, school and match of the roster or registry row that
+-- speaks for the status); match.status_evidence builds the JSON an auditor reads (sql/migrations/0160).
 
 -- the roster rows that report a pupil, with the pupil's first line (whose school and match speak for the pupil)
 -- and each pupil's first line at each school (06 counts a pupil once per school). A pupil on one roster row is
@@ -53,26 +54,22 @@ where province = :province and registry_status = '死亡' and kcbx.term_ordinal(
 analyze t_dead_before;
 
 -- One row per person: this table becomes the term's partition of match.person_term (its columns are that table's,
--- in order, with their types). A CREATE TABLE … AS runs its query in parallel workers, and the subquery is flattened
--- into the outer select (no OFFSET 0 fence), so every expression, the evidence above all (building a jsonb costs
--- more than writing the row), is computed by the workers below the Gather; the rows are written once (a table made
--- in this transaction skips the WAL with wal_level minimal). 04 and 06 read what else they need from the other
--- work tables.
+-- with their types). A CREATE TABLE … AS runs its query in parallel workers, and the subquery is flattened into the
+-- outer select (no OFFSET 0 fence), so every expression is computed by the workers below the Gather; the rows are
+-- written once (a table made in this transaction skips the WAL with wal_level minimal). 04 and 06 read what else
+-- they need from the other work tables.
 create table t_person as
-select cast(:province as text) as province, cast(:term as text) as term, p.person_key, p.id_number, p.id_valid,
-  p.name, p.name_key, p.gender, p.birth_date, p.age, p.region_code, p.school_id, p.grade, p.in_hukou,
+select p.person_key, p.id_number, p.id_valid, p.name, p.name_key, p.gender, p.birth_date, p.age, p.region_code,
+  p.school_id, p.grade, p.in_hukou,
   coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
        then 'aged_out' else p.base end as status,
-  case when p.base = 'enrolled_reported'
-         then jsonb_build_object('source', 'roster', 'file_hash', (select roster from t_files), 'line', p.rep_line,
-                                 'school_id', p.rep_school_id, 'match_method', p.rep_match_method)
-       when p.base in ('exempt', 'home_teaching') then p.exemption_evidence
-       when p.reg_line is not null
-         then jsonb_build_object('source', 'registry', 'file_hash', (select registry from t_files),
-                                 'line', p.reg_line, 'school_id', p.school_id, 'registry_status', p.registry_status)
-       else jsonb_build_object('source', 'hukou') end as status_evidence,
-  p.match_method
+  case when p.base in ('exempt', 'home_teaching') then p.exemption_evidence end as status_evidence,
+  p.match_method,
+  case when p.base = 'enrolled_reported' then p.rep_line else p.reg_line end as evidence_line,
+  case when p.base = 'enrolled_reported' then p.rep_school_id end as reported_school_id,
+  case when p.base = 'enrolled_reported' then p.rep_match_method end as reported_match_method,
+  p.registry_status
 from (
   select coalesce(h.id_number, r.person_key) as person_key,
     coalesce(h.id_number, r.id_number) as id_number, coalesce(h.id_valid, r.id_valid) as id_valid,
@@ -105,6 +102,10 @@ from (
   left join t_dead_before d on d.id_number = coalesce(h.id_number, r.person_key)
   where h.id_number is not null or r.any_in_province
 ) p;
+
+-- the province and the term: added to the written rows as a default (see t_reg in 01), kept only as the partition's
+alter table t_person add column province text not null default :province, add column term text not null default :term;
+alter table t_person alter column province drop default, alter column term drop default;
 
 -- in place of the term's previous partition (sql/migrations/0130_partition_from_work_table.sql): indexed and
 -- analyzed there, for the findings and the ledger that join this term's rows next

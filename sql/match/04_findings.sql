@@ -15,9 +15,10 @@ analyze t_graduate;
 create unlogged table t_findings as
 select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
   f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
-  pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.status_evidence as evidence
+  pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.evidence
 from (
-  select p.*, case
+  select p.*, match.status_evidence(p, (select registry from t_files), (select roster from t_files)) as evidence,
+    case
       when p.status = 'enrolled_not_reported' then 'dropout'
       when (coalesce(r.primary_graduate, false) or g.id_number is not null) and not coalesce(r.in_junior_high, false)
         then 'non_continuation'

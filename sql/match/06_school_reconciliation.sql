@@ -9,7 +9,7 @@
 -- With every discrepancy listed person by person it is 0; anything else needs explaining.
 
 -- the pupils registered 在读 at each school of the province, once per school: a pupil with one registry row is
--- that row (01 kept it in t_reg_person); only the few pupils with several rows are grouped
+-- that row (t_reg_person, 01); only the few pupils with several rows are grouped
 create unlogged table t_school_reg as
 select school_id, person_key, left(school_region, 6) as region_code
 from t_reg_person where n_rows = 1 and enrolled_here
