@@ -245,16 +245,16 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
     cols = ", ".join(core_columns(source))
     ensure_province_partition(eng, source, settings.province)
     with eng.begin() as conn:
-        # every row read is staged but the unreadable ones (validation's rejections are staged rows)
         manifest = conn.execute(sa.text(
             "select rows_read, (select count(*) from audit.row_issues where file_hash = :h and term = :t"
-            " and province = :p and rule = 'unreadable_row') as unreadable from audit.file_manifest"
+            " and province = :p and rule = 'unreadable_row') as unreadable, (select count(distinct line) from"
+            " audit.row_issues where file_hash = :h and term = :t and province = :p and severity = 'rejected'"
+            " and rule <> 'unreadable_row') as rejected_staged from audit.file_manifest"
             " where province = :p and term = :t and source = :s and file_hash = :h for update"), key).first()
-        staged_rows = conn.execute(sa.text(f"select count(*) from staging.{source} where province = :p"
-                                           " and file_hash = :h"), key).scalar()
-        if manifest is None or staged_rows != manifest.rows_read - manifest.unreadable:
-            raise InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it"
-                             " again before publishing")
+        gone = InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it again"
+                          " before publishing")
+        if manifest is None:
+            raise gone
         rows_read = manifest.rows_read
         # the accepted rows go into a fresh partition, indexed once when it replaces the term's old one
         partition = conn.execute(sa.text("select core.new_partition(:s, :p, :t)"), key).scalar()
@@ -263,6 +263,10 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " and s.file_hash = :h"
             " and not exists (select 1 from audit.row_issues i where i.file_hash = s.file_hash and i.line = s.line"
             "   and i.term = :t and i.province = :p and i.severity = 'rejected')"), key).rowcount
+        # every row read was staged but the unreadable ones, and every staged row is accepted or rejected: fewer
+        # means staged rows are gone (and this transaction publishes nothing)
+        if accepted + manifest.rejected_staged != rows_read - manifest.unreadable:
+            raise gone
         warned = conn.execute(sa.text(
             "select count(distinct line) from audit.row_issues w where w.file_hash = :h and w.term = :t"
             " and w.province = :p and w.severity = 'warning' and not exists (select 1 from audit.row_issues r"
