@@ -6,16 +6,20 @@
 
 -- by ID number: nearly every row. An ID number that found its hukou child is that person's key (01's
 -- matched_by_id: one row per person, no grouping of ten million rows); the few other ID numbers, held by registry
--- rows with no hukou child of that number, are grouped (several rows: the in-province pupil first).
+-- rows with no hukou child of that number, are grouped first (several rows: the in-province pupil first), so that
+-- both joins run in the parallel workers.
+create unlogged table t_other_id as
+select id_number, coalesce(min(person_key) filter (where in_province), min(person_key)) as person_key
+from t_reg where id_number is not null and match_method <> 'id' group by id_number;
+analyze t_other_id;
+
 create unlogged table t_roster as
 select ro.line, ro.school_id, ro.student_no, ro.id_number, ro.name, ro.name_key,
   coalesce(by_id.person_key, other_id.person_key) as person_key,
   case when coalesce(by_id.person_key, other_id.person_key) is not null then 'id' end as match_method
 from core.roster ro
 left join t_reg_person by_id on by_id.person_key = ro.id_number and by_id.matched_by_id
-left join (select id_number, coalesce(min(person_key) filter (where in_province), min(person_key)) as person_key
-           from t_reg where id_number is not null and match_method <> 'id' group by id_number) other_id
-  on other_id.id_number = ro.id_number
+left join t_other_id other_id on other_id.id_number = ro.id_number
 where ro.province = :province and ro.term = :term and coalesce(ro.report_status, '已报到') = '已报到';
 
 -- the few rows left: an ID number that is a pupil's key (a registry row with a mistyped ID that matched its hukou

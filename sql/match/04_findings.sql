@@ -3,11 +3,24 @@
 --   non_continuation  (小学毕业未升学) a primary graduate of the last three years with no junior-high enrollment
 --   out_of_school     (适龄失学) in hukou, no active registry row anywhere
 -- Comparison 3 and the special-group check mark each finding with the poverty household and the groups.
--- primary graduates of the last three years (grouped: hashed in each worker, not DISTINCT: sorted in the leader)
+
+-- the people who may be a finding: of school age, and in school by no account
+create unlogged table t_candidate as
+select p.person_key, p.id_number, p.id_valid, p.name, p.gender, p.birth_date, p.region_code, p.school_id, p.grade,
+  p.status, p.in_hukou, p.match_method,
+  match.status_evidence(p, (select registry from t_files), (select roster from t_files)) as evidence,
+  coalesce(r.primary_graduate, false) as primary_graduate, coalesce(r.in_junior_high, false) as in_junior_high
+from match.person_term p
+left join t_reg_person r on r.person_key = p.person_key
+where p.province = :province and p.term = :term and p.school_age
+  and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out');
+analyze t_candidate;
+
+-- those of them who are primary graduates of the last three years
 create unlogged table t_graduate as
 select id_number from core.graduates
-where province = :province and term = :term and id_number is not null
-  and graduation_year between :school_year - 2 and :school_year
+where province = :province and term = :term and graduation_year between :school_year - 2 and :school_year
+  and id_number in (select person_key from t_candidate)
 group by id_number;
 analyze t_graduate;
 
@@ -17,18 +30,13 @@ select :province as province, :term as term, f.person_key, f.case_type, f.id_num
   f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
   pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.evidence
 from (
-  select p.*, match.status_evidence(p, (select registry from t_files), (select roster from t_files)) as evidence,
-    case
-      when p.status = 'enrolled_not_reported' then 'dropout'
-      when (coalesce(r.primary_graduate, false) or g.id_number is not null) and not coalesce(r.in_junior_high, false)
-        then 'non_continuation'
-      when p.in_hukou then 'out_of_school'
+  select c.*, case
+      when c.status = 'enrolled_not_reported' then 'dropout'
+      when (c.primary_graduate or g.id_number is not null) and not c.in_junior_high then 'non_continuation'
+      when c.in_hukou then 'out_of_school'
     end as case_type
-  from match.person_term p
-  left join t_reg_person r on r.person_key = p.person_key
-  left join t_graduate g on g.id_number = p.person_key
-  where p.province = :province and p.term = :term and p.school_age
-    and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out')
+  from t_candidate c
+  left join t_graduate g on g.id_number = c.person_key
 ) f
 left join (
   select id_number, min(household_type) as household_type from core.poverty
