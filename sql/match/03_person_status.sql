@@ -54,13 +54,14 @@ where province = :province and registry_status = '死亡' and kcbx.term_ordinal(
 analyze t_dead_before;
 
 -- One row per person: this table becomes the term's partition of match.person_term (its columns are that table's,
--- with their types). A CREATE TABLE … AS runs its query in parallel workers, and the subquery is flattened into the
--- outer select (no OFFSET 0 fence), so every expression is computed by the workers below the Gather; the rows are
--- written once (a table made in this transaction skips the WAL with wal_level minimal). 04 and 06 read what else
--- they need from the other work tables.
+-- in order, with their types). A CREATE TABLE … AS runs its query in parallel workers, and the subquery is flattened
+-- into the outer select (no OFFSET 0 fence), so every expression is computed by the workers below the Gather (the
+-- province and term too: see n_rows in 01's t_reg); the rows are written once (a table made in this transaction
+-- skips the WAL with wal_level minimal). 04 and 06 read what else they need from the other work tables.
 create table t_person as
-select p.person_key, p.id_number, p.id_valid, p.name, p.name_key, p.gender, p.birth_date, p.age, p.region_code,
-  p.school_id, p.grade, p.in_hukou,
+select (select cast(:province as text)) as province, (select cast(:term as text)) as term, p.person_key,
+  p.id_number, p.id_valid, p.name, p.name_key, p.gender, p.birth_date, p.age, p.region_code, p.school_id, p.grade,
+  p.in_hukou,
   coalesce(p.age between :age_min and :age_max, false) as school_age,
   case when p.base in ('enrolled_not_reported', 'not_enrolled', 'transferred_out') and p.age > :age_max
        then 'aged_out' else p.base end as status,
@@ -102,10 +103,6 @@ from (
   left join t_dead_before d on d.id_number = coalesce(h.id_number, r.person_key)
   where h.id_number is not null or r.any_in_province
 ) p;
-
--- the province and the term: added to the written rows as a default (see t_reg in 01), kept only as the partition's
-alter table t_person add column province text not null default :province, add column term text not null default :term;
-alter table t_person alter column province drop default, alter column term drop default;
 
 -- in place of the term's previous partition (sql/migrations/0130_partition_from_work_table.sql): indexed and
 -- analyzed there, for the findings and the ledger that join this term's rows next
