@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from pipelines import SQL_DIR, db
 from pipelines.config import Settings
 from pipelines.match import MATCH_TABLES, begin_matching, match_params
+from pipelines.ledger import SESSION_SETTINGS as LEDGER_SETTINGS
 from pipelines.terms import Term
 
 from .run_bench import TERM
@@ -49,6 +50,8 @@ def run(children: int, top: int, data: Path, step: str = "match", term: str = TE
         if step == "match":
             files = begin_matching(conn, params)
         else:
+            for setting in LEDGER_SETTINGS:
+                conn.execute(sa.text(setting))
             if rebuild:
                 conn.execute(sa.text("select ledger.rebuild_from(:province, :term, null)"), params)
                 conn.execute(sa.text("analyze ledger.cases"))

@@ -68,6 +68,9 @@ def test_broken_rows_are_reported_exactly(settings, tmp_path):
     assert outcome.batch_failures and "rejected_share_at_most" in outcome.batch_failures[0]
     value = rows(settings, "select value, column_name, file_name from audit.row_issues where rule = 'unreadable_birth_date'")
     assert value == [("2015-13-09", "birth_date", "hukou.csv")]
+    # a rule that compares rows records the value as written too
+    assert set(rows(settings, "select line, value from audit.row_issues where rule = 'duplicate_person'")) == {
+        (2, GOOD), (9, GOOD)}
 
 
 def test_a_validated_file_publishes_all_but_its_rejected_rows(settings, tmp_path):
@@ -99,6 +102,8 @@ def test_rules_with_a_subquery_find_exactly_their_rows(settings, tmp_path):
     validate_staged(eng, settings, TERM, "roster", staged.file_hash, staged.file_name, run)
     assert set(rows(settings, "select line, rule from audit.row_issues where source = 'roster'")) == {
         (2, "duplicate_person"), (3, "duplicate_person"), (4, "school_unknown_to_registry")}
+    assert rows(settings, "select value from audit.row_issues where rule = 'school_unknown_to_registry'") == \
+        [("4101029999",)]
     failed = {e for (e,) in rows(settings, "select expectation from audit.validation_runs where not success"
                                            " and source = 'roster'")}
     assert {"unexpected_rows_expectation:duplicate_person",

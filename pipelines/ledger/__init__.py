@@ -50,6 +50,11 @@ def older_term_refused(term: Term, newer: list[Term]) -> LedgerError:
                        f"--rebuild-ledger")
 
 
+# The sweep's steps join a term's cases (hundreds of thousands in a large province) to its findings and to the
+# ten million rows of match.person_term: hashed in memory, not in batches written to temporary files.
+SESSION_SETTINGS = ("set local work_mem = '64MB'",)
+
+
 def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | None, rebuild: bool = False) -> dict:
     """The sweep's ledger steps for `term`, in one transaction.
 
@@ -64,6 +69,8 @@ def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | Non
         if newer and not rebuild:
             raise older_term_refused(term, newer)
         terms = [term, *newer] if rebuild else [term]
+        for setting in SESSION_SETTINGS:
+            conn.execute(sa.text(setting))
         if rebuild:
             conn.execute(sa.text("select ledger.rebuild_from(:province, :term, cast(:run_id as uuid))"), params)
         for t in terms:

@@ -50,39 +50,43 @@ _SUBQUERY = re.compile(r"\bselect\b", re.I)
 def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
     """Evaluate every rule on every staged row of the file in one scan, keeping the rows some rule flags.
 
-    The result is a table `staging.checks_<province>_<hash>`: one row per problem line, with one boolean per rule
-    (`r0`, `r1`, … in the order of `rules`); a line no rule flags has no row. GX validates this table, and the
-    problem rows recorded in `audit.row_issues` come from it, so the Data Docs and the audit trail cannot differ.
-    A clean file gives an empty table, which every rule's expectation reads in no time.
+    The result is a table `staging.checks_<province>_<hash>`: one row per problem line, with the raw values of the
+    columns the rules name (`<column>_raw`) and one boolean per rule (`r0`, `r1`, … in the order of `rules`); a line
+    no rule flags has no row. GX validates this table, and the problem rows recorded in `audit.row_issues` come from
+    it, so the Data Docs and the audit trail cannot differ. A clean file gives an empty table, which every rule's
+    expectation reads in no time.
     """
     table = f"staging.checks_{params['province']}_{params['file_hash'][:16]}"
     joined = {i for i, r in enumerate(rules) if _SUBQUERY.search(r.where)}
     local = {i: f"coalesce({r.where}, false)" for i, r in enumerate(rules) if i not in joined}
+    columns = sorted({r.column for r in rules if r.column})
+    raws, b_raws = "".join(f", {c}_raw" for c in columns), "".join(f", b.{c}_raw" for c in columns)
     rows_b = file_rows(source, alias="b")
     conn.execute(sa.text(f"drop table if exists {table}"))
     # The row-local rules in one scan: their flags are computed in the WHERE clause for every row and in the select
     # list only for the problem rows. Few rows leave the scan, so PostgreSQL runs it in parallel workers.
     flags = "".join(f", {local[i]} as r{i}" if i in local else f", false as r{i}" for i in range(len(rules)))
     conn.execute(sa.text(f"create unlogged table {table} with (autovacuum_enabled = false) as"
-                         f" select b.line{flags} from {rows_b} and ({' or '.join(local.values()) or 'false'})"),
-                 params)
+                         f" select b.line{b_raws}{flags} from {rows_b}"
+                         f" and ({' or '.join(local.values()) or 'false'})"), params)
     if joined:
         conn.execute(sa.text(f"alter table {table} " + ", ".join(
             f"alter column r{i} set default false" for i in range(len(rules)))))
     for i in sorted(joined):
-        hits = (_duplicate_lines(conn, source, rules[i], params) if rules[i].duplicate_key
-                else f"select b.line from {rows_b} and ({rules[i].where})")
+        hits = (_duplicate_lines(conn, source, rules[i], params, raws) if rules[i].duplicate_key
+                else f"select b.line{b_raws} from {rows_b} and ({rules[i].where})")
         conn.execute(sa.text(
             f"with hit as ({hits}),"
             f" flagged as (update {table} c set r{i} = true from hit where c.line = hit.line returning c.line)"
-            f" insert into {table} (line, r{i}) select line, true from hit"
+            f" insert into {table} (line{raws}, r{i}) select line{raws}, true from hit"
             f" where line not in (select line from flagged)"), params)
     conn.execute(sa.text(f"analyze {table}"))
     return table
 
 
-def _duplicate_lines(conn, source: str, rule: Rule, params: dict) -> str:
-    """The query of a duplicate rule's lines (the rows its `where` finds), in two steps.
+def _duplicate_lines(conn, source: str, rule: Rule, params: dict, raws: str) -> str:
+    """The query of a duplicate rule's lines (the rows its `where` finds, with the raw values `raws` lists), in two
+    steps.
 
     Grouping ten million text keys takes long. So the rows are grouped first by a 64-bit hash of their key, sorted
     as integers in parallel workers, into a temporary table of the hashes that repeat: usually none or a few. Only
@@ -98,7 +102,7 @@ def _duplicate_lines(conn, source: str, rule: Rule, params: dict) -> str:
     conn.execute(sa.text("set local enable_hashagg = default"))
     conn.execute(sa.text("analyze pg_temp.repeated_key_hashes"))
     repeated = f"{hashed} in (select h from pg_temp.repeated_key_hashes)"
-    return (f"select line from {file_rows(source)} and {repeated}"
+    return (f"select line{raws} from {file_rows(source)} and {repeated}"
             f" and {duplicate_where(source, rule.duplicate_key, rule.among, narrowed_by=repeated)}")
 
 
@@ -108,16 +112,14 @@ def _record_row_issues(conn, source: str, file_name: str, rules: list[Rule], che
                          " province = :province and rule <> 'unreadable_row'"), params)
     if not rules:
         return
-    issues = ", ".join(f"(c.r{i}, :rule{i}, :column{i}, {f'b.{r.column}_raw' if r.column else 'null::text'},"
+    issues = ", ".join(f"(c.r{i}, :rule{i}, :column{i}, {f'c.{r.column}_raw' if r.column else 'null::text'},"
                        f" :severity{i}, :message{i})" for i, r in enumerate(rules))
     bound = {f"{k}{i}": v for i, r in enumerate(rules)
              for k, v in (("rule", r.name), ("column", r.column), ("severity", r.severity), ("message", r.message))}
     conn.execute(sa.text(
         f"insert into audit.row_issues (file_hash, province, term, source, file_name, line, column_name, value,"
-        f" rule, severity, message, run_id) select b.file_hash, b.province, b.term, :source, :file_name, b.line,"
-        f" r.column_name, left(r.value, 200), r.rule, r.severity, r.message, :run_id"
-        f" from {checks} c join staging.{source} b on b.province = :province and b.file_hash = :file_hash"
-        f"   and b.line = c.line"
+        f" rule, severity, message, run_id) select :file_hash, :province, :term, :source, :file_name, c.line,"
+        f" r.column_name, left(r.value, 200), r.rule, r.severity, r.message, :run_id from {checks} c"
         f" cross join lateral (values {issues}) r(failed, rule, column_name, value, severity, message)"
         f" where r.failed"),
         {**params, **bound, "source": source, "file_name": file_name, "run_id": run_id})
