@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from pipelines import SQL_DIR, db
 from pipelines.config import Settings
-from pipelines.match import MATCH_TABLES, begin_matching, match_params
 from pipelines.ledger import SESSION_SETTINGS as LEDGER_SETTINGS
+from pipelines.match import MATCH_TABLES, begin_matching, match_params
 from pipelines.terms import Term
 
 from .run_bench import TERM
