@@ -71,6 +71,41 @@ def test_illegal_transition_is_refused_with_a_clear_message(swept_county):
                               " null, 'test-illegal')"), {"c": case_id})
 
 
+def test_events_written_directly_are_checked_against_the_state_machine(swept_county):
+    # not only ledger.append_event: every INSERT, of one row or many, is checked (sql/migrations/0180)
+    settings, _ = swept_county
+    eng = db.engine(settings)
+    with eng.connect() as c:
+        case_id, seq = c.execute(sa.text(
+            "select case_id, seq from ledger.case_events e where to_status = 'suspected'"
+            " and seq = (select max(seq) from ledger.case_events x where x.case_id = e.case_id) limit 1")).one()
+    insert = ("insert into ledger.case_events (case_id, seq, term, from_status, to_status, source, evidence,"
+              " event_key) values ")
+    row = "({c}, {s}, '2026-autumn', {f}, '{t}', 'followup', '{{}}', 'test-direct-{s}')"
+    refused = [
+        (row.format(c=case_id, s=seq + 2, f="'suspected'", t="confirmed"),
+         f"case {case_id}: event seq {seq + 2} is not the next one \\({seq + 1}\\)"),
+        (row.format(c=case_id, s=seq + 1, f="'confirmed'", t="persuading"),
+         f"case {case_id}: event from confirmed but the case is suspected"),
+        (row.format(c=case_id, s=seq + 1, f="'suspected'", t="persuading"),
+         f"case {case_id}: cannot go from suspected to persuading"),
+        # the second row of a statement is checked against the first
+        (row.format(c=case_id, s=seq + 1, f="'suspected'", t="confirmed") + ", "
+         + row.format(c=case_id, s=seq + 2, f="'suspected'", t="returned"),
+         f"case {case_id}: event from suspected but the case is confirmed"),
+    ]
+    for values, message in refused:
+        with pytest.raises(sa.exc.InternalError, match=message):
+            with eng.begin() as c:
+                c.execute(sa.text(insert + values))
+    with eng.connect() as c, c.begin() as txn:
+        c.execute(sa.text(insert + row.format(c=case_id, s=seq + 1, f="'suspected'", t="confirmed") + ", "
+                          + row.format(c=case_id, s=seq + 2, f="'confirmed'", t="persuading")))
+        assert c.execute(sa.text("select status from ledger.case_state where case_id = :c"),
+                         {"c": case_id}).scalar() == "persuading"
+        txn.rollback()
+
+
 def test_only_a_provinces_matching_work_table_can_become_its_person_term_partition(swept_county):
     # core.attach_work_table runs as the owner: given any other table, it must refuse before touching it
     settings, _ = swept_county

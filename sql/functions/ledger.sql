@@ -1,5 +1,5 @@
 -- Appending to the ledger. Every change goes through ledger.append_event, which takes the case's current status
--- as from_status and the next seq; the trigger ledger.check_event refuses illegal transitions. An event whose
+-- as from_status and the next seq; the trigger ledger.check_events refuses illegal transitions. An event whose
 -- natural key is already recorded is not recorded again (re-runs change nothing).
 create or replace function ledger.append_event(p_case bigint, p_term text, p_to text, p_source text,
   p_reason text, p_evidence jsonb, p_run uuid, p_key text) returns boolean language plpgsql as $$

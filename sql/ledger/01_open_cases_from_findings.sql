@@ -24,7 +24,7 @@ on conflict (province, person_key, opened_term) do nothing;
 analyze ledger.cases;
 
 -- their first event, all in one statement: a new case has no event yet, so it is event 1, from nothing to suspected
--- (the trigger ledger.check_event still checks each row against the state machine; a re-run finds the event's key)
+-- (the trigger ledger.check_events still checks every row against the state machine; a re-run finds the event's key)
 insert into ledger.case_events (case_id, seq, term, from_status, to_status, source, closure_reason, evidence, run_id,
   event_key)
 select c.case_id, 1, c.opened_term, null, 'suspected',
