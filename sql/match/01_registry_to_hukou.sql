@@ -35,7 +35,6 @@ select * from hukou where not exists (select 1 from t_hukou_repeated x where x.k
 union all
 (select distinct on (id_number) * from hukou where key_hash in (select key_hash from t_hukou_repeated)
  order by id_number, line);
-create unique index on t_hukou (id_number);
 analyze t_hukou;
 
 -- by ID number: nearly every row; the weaker keys are tried only on the rows left. Each row's flags (bits of one

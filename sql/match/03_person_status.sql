@@ -9,26 +9,26 @@
 
 -- the roster rows that report a pupil, with the pupil's first line (whose school and match speak for the pupil)
 -- and each pupil's first line at each school (06 counts a pupil once per school). A pupil on one roster row is
--- both; only the rows of pupils on several are sorted, for the two windows (the two steps of 01's t_hukou).
+-- both, as 02 made it; only the rows of pupils on several are sorted, for the two windows (the two steps of 01's
+-- t_hukou), and updated. t_reported is the rows that report a pupil.
 set local enable_hashagg = off;
 create unlogged table t_roster_repeated as
 select hashtextextended(person_key, 0) as key_hash from t_roster where person_key is not null
 group by 1 having count(*) > 1;
 set local enable_hashagg = default;
 
-create unlogged table t_reported as
-with reported as not materialized (
-  select person_key, line, school_id, match_method, hashtextextended(person_key, 0) as key_hash
-  from t_roster where person_key is not null
-)
-select person_key, line, school_id, match_method, true as first_line, true as first_at_school
-from reported where not exists (select 1 from t_roster_repeated x where x.key_hash = reported.key_hash)
-union all
-select person_key, line, school_id, match_method,
-  line = min(line) over (partition by person_key) as first_line,
-  row_number() over (partition by person_key, school_id order by line) = 1 as first_at_school
-from reported where key_hash in (select key_hash from t_roster_repeated);
-analyze t_reported;
+update t_roster r set first_line = s.first_line, first_at_school = s.first_at_school
+from (
+  select line, line = min(line) over (partition by person_key) as first_line,
+    row_number() over (partition by person_key, school_id order by line) = 1 as first_at_school
+  from t_roster
+  where person_key is not null and hashtextextended(person_key, 0) in (select key_hash from t_roster_repeated)
+) s
+where s.line = r.line;
+
+create view t_reported as
+select person_key, line, school_id, match_method, first_line, first_at_school from t_roster
+where person_key is not null;
 
 create unlogged table t_review as
 select distinct person_key from t_roster_name where n > 1;
