@@ -7,7 +7,8 @@
 Prints, per stage, seconds and the peak memory (max RSS) of the sweeping Python process, the bare
 `COPY … FROM STDIN` time of the same files into unlogged text tables (the floor for any system that must read
 the data) and the sweep as a multiple of that floor. Uses KCBX_DATABASE_URL if set, else the embedded PostgreSQL
-under bench/.kcbx; each run gets a fresh database. Results go to bench/results/*.json.
+under bench/.kcbx; each run gets a fresh database. Results go to bench/results/*.json. With -v, the sweep's
+progress lines (each file staged, validated and published, with its time) go to stderr.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from pipelines import db, sweep
+from pipelines.cli import configure_logging
 from pipelines.config import Settings
 from pipelines.terms import Term
 
@@ -204,8 +206,9 @@ def main() -> None:
     p.add_argument("--provinces", type=int, default=1, help="sweep this many provinces, in turn and in parallel")
     p.add_argument("--second-term", action="store_true", help="also sweep the next term on the populated ledger")
     p.add_argument("--data", default="bench/data")
+    p.add_argument("-v", "--verbose", action="store_true", help="the sweep's progress, timestamped, on stderr")
     a = p.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(logging.INFO if a.verbose else logging.WARNING)
     data = Path(a.data).resolve()
     if a.provinces > 1:
         run_provinces(a.children, a.provinces, data)

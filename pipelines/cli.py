@@ -63,12 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+def configure_logging(level: int) -> None:
+    """Timestamped progress lines on stderr, without the libraries' own chatter."""
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
     for noisy in ("great_expectations", "sqlalchemy", "airflow", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = load_settings(args.config).with_overrides(
             data_dir=args.data_dir, database_url=args.database_url, province=args.province)

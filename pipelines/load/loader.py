@@ -243,6 +243,7 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
         return PublishResult(source, h, 0, 0, 0, 0, already_published=True)
     key = {"p": settings.province, "t": term.code, "s": source, "h": h}
     cols = ", ".join(core_columns(source))
+    started = time.monotonic()
     ensure_province_partition(eng, source, settings.province)
     with eng.begin() as conn:
         manifest = conn.execute(sa.text(
@@ -284,6 +285,6 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
         failpoint("publish")
     with eng.begin() as conn:  # on its own: dropping a partition locks its parent for a moment
         drop_file_partition(conn, source, settings.province, h)
-    log.info("%s: published %d of %d rows (%d rejected, %d with warnings)", staged.file_name, accepted, rows_read,
-             rows_read - accepted, warned)
+    log.info("%s: published %d of %d rows (%d rejected, %d with warnings) in %.1f s", staged.file_name, accepted,
+             rows_read, rows_read - accepted, warned, time.monotonic() - started)
     return PublishResult(source, h, rows_read, accepted, rows_read - accepted, warned)
