@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from pipelines import SQL_DIR, db
 from pipelines.config import Settings
-from pipelines.ledger import SESSION_SETTINGS as LEDGER_SETTINGS
+from pipelines.ledger import SWEEP_STEPS, begin_ledger
 from pipelines.match import MATCH_TABLES, begin_matching, match_params
 from pipelines.terms import Term
 
@@ -50,12 +50,11 @@ def run(children: int, top: int, data: Path, step: str = "match", term: str = TE
         if step == "match":
             files = begin_matching(conn, params)
         else:
-            for setting in LEDGER_SETTINGS:
-                conn.execute(sa.text(setting))
+            begin_ledger(conn, params, rebuild)
             if rebuild:
-                conn.execute(sa.text("select ledger.rebuild_from(:province, :term, null)"), params)
                 conn.execute(sa.text("analyze ledger.cases"))
-            files = [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / step).glob("0*.sql"))]
+            paths = [SQL_DIR / "ledger" / name for name in SWEEP_STEPS]
+            files = [(path, path.read_text(encoding="utf-8")) for path in paths]
         for path, sql in files:
             per_file[path.name] = 0.0
             for stmt in statements(sql):

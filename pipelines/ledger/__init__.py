@@ -55,6 +55,15 @@ def older_term_refused(term: Term, newer: list[Term]) -> LedgerError:
 SESSION_SETTINGS = ("set local work_mem = '64MB'",)
 
 
+def begin_ledger(conn, params: dict, rebuild: bool) -> None:
+    """Prepare a ledger transaction: its session settings and, with `rebuild`, the ledger work of the term in
+    `params` and of every newer one taken out (ledger.rebuild_from)."""
+    for setting in SESSION_SETTINGS:
+        conn.execute(sa.text(setting))
+    if rebuild:
+        conn.execute(sa.text("select ledger.rebuild_from(:province, :term, cast(:run_id as uuid))"), params)
+
+
 def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | None, rebuild: bool = False) -> dict:
     """The sweep's ledger steps for `term`, in one transaction.
 
@@ -69,10 +78,7 @@ def update_ledger(eng: Engine, settings: Settings, term: Term, run_id: str | Non
         if newer and not rebuild:
             raise older_term_refused(term, newer)
         terms = [term, *newer] if rebuild else [term]
-        for setting in SESSION_SETTINGS:
-            conn.execute(sa.text(setting))
-        if rebuild:
-            conn.execute(sa.text("select ledger.rebuild_from(:province, :term, cast(:run_id as uuid))"), params)
+        begin_ledger(conn, params, rebuild)
         for t in terms:
             conn.execute(sa.text("discard temp"))  # the steps' temp tables, made again for each term
             for step in SWEEP_STEPS:
