@@ -13,18 +13,21 @@ drop function ledger.check_event();
 create function ledger.check_events() returns trigger language plpgsql as $$
 declare bad record;
 begin
-  select n.case_id, n.seq, n.from_status, n.to_status, p.seq as prev_seq, p.to_status as cur into bad
-  from new_events n
-  left join ledger.case_events p on p.case_id = n.case_id and p.seq = n.seq - 1
-  where n.seq < 1 or (n.seq > 1 and p.seq is null) or n.from_status is distinct from p.to_status
-     or not exists (select 1 from ledger.transitions t where t.from_status is not distinct from n.from_status
-                    and t.to_status = n.to_status)
-  order by n.case_id, n.seq
+  select * into bad from (
+    -- next: the case's first event, or the one after an event of the case (no event has a seq below 1)
+    select n.case_id, n.seq, n.from_status, n.to_status, p.to_status as cur, n.seq = 1 or p.seq is not null as next
+    from new_events n
+    left join ledger.case_events p on p.case_id = n.case_id and p.seq = n.seq - 1
+  ) e
+  where not e.next or e.from_status is distinct from e.cur
+     or not exists (select 1 from ledger.transitions t where t.from_status is not distinct from e.from_status
+                    and t.to_status = e.to_status)
+  order by e.case_id, e.seq
   limit 1;
   if not found then
     return null;
   end if;
-  if bad.seq < 1 or (bad.seq > 1 and bad.prev_seq is null) then
+  if not bad.next then
     raise exception 'case %: event seq % is not the next one (%)', bad.case_id, bad.seq,
       (select coalesce(max(e.seq), 0) + 1 from ledger.case_events e where e.case_id = bad.case_id and e.seq < bad.seq);
   end if;
