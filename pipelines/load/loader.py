@@ -259,11 +259,13 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
         rows_read = manifest.rows_read
         # the accepted rows go into a fresh partition, indexed once when it replaces the term's old one
         partition = conn.execute(sa.text("select core.new_partition(:s, :p, :t)"), key).scalar()
+        # (a file with no rejected row is copied whole: the anti-join would still probe every row)
+        rejected = (" and not exists (select 1 from audit.row_issues i where i.file_hash = s.file_hash"
+                    " and i.line = s.line and i.term = :t and i.province = :p and i.severity = 'rejected')"
+                    if manifest.rejected_staged else "")
         accepted = conn.execute(sa.text(
             f"insert into {partition} ({cols}) select {cols} from staging.{source} s where s.province = :p"
-            " and s.file_hash = :h"
-            " and not exists (select 1 from audit.row_issues i where i.file_hash = s.file_hash and i.line = s.line"
-            "   and i.term = :t and i.province = :p and i.severity = 'rejected')"), key).rowcount
+            f" and s.file_hash = :h{rejected}"), key).rowcount
         # every row read was staged but the unreadable ones, and every staged row is accepted or rejected: fewer
         # means staged rows are gone (and this transaction publishes nothing)
         if accepted + manifest.rejected_staged != rows_read - manifest.unreadable:
