@@ -29,7 +29,7 @@ from .archive import archive_file, sha256_file
 from .direct_copy import Part, Progress, copy_part, copy_plan
 from .readers import RowStream, open_rows
 from ..faults import failpoint
-from .staging import create_file_partition, drop_file_partition, typed_columns
+from .staging import create_file_partition, file_partition
 
 log = logging.getLogger("kcbx.load")
 
@@ -143,6 +143,8 @@ def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, str
 
     def copy(i: int) -> int:
         with eng.begin() as conn:
+            # a table truncated in the transaction that fills it is written without WAL under wal_level minimal
+            conn.execute(sa.text(f"truncate {leaves[i]}"))
             rows = copy_part(conn, leaves[i], stream, path, parts[i], progress)
         with eng.begin() as conn:
             analyze_staged(conn, leaves[i])
@@ -231,18 +233,13 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
                       stream.format, stream.header_line)
 
 
-def core_columns(source: str) -> list[str]:
-    return ["province", "term", "file_hash", "line",
-            *[name for c in SOURCES[source].columns for name, _, _ in typed_columns(c)]]
-
-
 def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFile, run_id: str) -> PublishResult:
-    """Replace the term's rows of this source in core with the staged file's accepted rows, atomically."""
+    """Replace the term's rows of this source in core with the staged file's accepted rows, atomically: the file's
+    staging table, its rejected rows deleted, becomes the term's partition (sql/migrations/0190)."""
     source, h = staged.source, staged.file_hash
     if staged.already_published:
         return PublishResult(source, h, 0, 0, 0, 0, already_published=True)
     key = {"p": settings.province, "t": term.code, "s": source, "h": h}
-    cols = ", ".join(core_columns(source))
     started = time.monotonic()
     ensure_province_partition(eng, source, settings.province)
     with eng.begin() as conn:
@@ -250,22 +247,20 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             "select rows_read, (select count(*) from audit.row_issues where file_hash = :h and term = :t"
             " and province = :p and rule = 'unreadable_row') as unreadable, (select count(distinct line) from"
             " audit.row_issues where file_hash = :h and term = :t and province = :p and severity = 'rejected'"
-            " and rule <> 'unreadable_row') as rejected_staged from audit.file_manifest"
-            " where province = :p and term = :t and source = :s and file_hash = :h for update"), key).first()
+            " and rule <> 'unreadable_row') as rejected_staged, to_regclass(:f) is not null as kept"
+            " from audit.file_manifest where province = :p and term = :t and source = :s and file_hash = :h"
+            " for update"), {**key, "f": file_partition(source, settings.province, h)}).first()
         gone = InputError(f"{staged.file_name}: not staged for {term}, or its staged rows are gone; load it again"
                           " before publishing")
-        if manifest is None:
+        if manifest is None or not manifest.kept:
             raise gone
         rows_read = manifest.rows_read
-        # the accepted rows go into a fresh partition, indexed once when it replaces the term's old one
-        partition = conn.execute(sa.text("select core.new_partition(:s, :p, :t)"), key).scalar()
-        # (a file with no rejected row is copied whole: the anti-join would still probe every row)
-        rejected = (" and not exists (select 1 from audit.row_issues i where i.file_hash = s.file_hash"
-                    " and i.line = s.line and i.term = :t and i.province = :p and i.severity = 'rejected')"
-                    if manifest.rejected_staged else "")
-        accepted = conn.execute(sa.text(
-            f"insert into {partition} ({cols}) select {cols} from staging.{source} s where s.province = :p"
-            f" and s.file_hash = :h{rejected}"), key).rowcount
+        staged_rows = f"staging.{source} s where s.province = :p and s.file_hash = :h"
+        if manifest.rejected_staged:
+            conn.execute(sa.text(
+                f"delete from {staged_rows} and s.line in (select i.line from audit.row_issues i where"
+                " i.file_hash = :h and i.term = :t and i.province = :p and i.severity = 'rejected')"), key)
+        accepted = conn.execute(sa.text(f"select count(*) from {staged_rows}"), key).scalar()
         # every row read was staged but the unreadable ones, and every staged row is accepted or rejected: fewer
         # means staged rows are gone (and this transaction publishes nothing)
         if accepted + manifest.rejected_staged != rows_read - manifest.unreadable:
@@ -276,7 +271,7 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " where r.file_hash = w.file_hash and r.line = w.line and r.term = w.term and r.province = w.province"
             " and r.severity = 'rejected')"), key).scalar()
         conn.execute(sa.text("set local maintenance_work_mem = '512MB'"))
-        conn.execute(sa.text("select core.attach_partition(:s, :p, :t)"), key)
+        conn.execute(sa.text("select core.attach_staged_file(:s, :p, :t, :h)"), key)
         conn.execute(sa.text(
             "update audit.file_manifest set status = 'superseded', superseded_at = now() where province = :p"
             " and term = :t and source = :s and status = 'published' and file_hash <> :h"), key)
@@ -285,8 +280,6 @@ def publish_staged(eng: Engine, settings: Settings, term: Term, staged: StagedFi
             " rows_rejected = :rej, rows_warned = :w where province = :p and term = :t and source = :s"
             " and file_hash = :h"), {**key, "a": accepted, "rej": rows_read - accepted, "w": warned})
         failpoint("publish")
-    with eng.begin() as conn:  # on its own: dropping a partition locks its parent for a moment
-        drop_file_partition(conn, source, settings.province, h)
     log.info("%s: published %d of %d rows (%d rejected, %d with warnings) in %.1f s", staged.file_name, accepted,
              rows_read, rows_read - accepted, warned, time.monotonic() - started)
     return PublishResult(source, h, rows_read, accepted, rows_read - accepted, warned)

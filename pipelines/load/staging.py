@@ -8,7 +8,8 @@ The table is partitioned by province, each province's partition by file (`file_h
 once may send the same file), and each file's partition by line range into one leaf per COPY session. A leaf's
 defaults supply province, term, file hash and line number (a sequence starting at the leaf's first line), so COPY
 reads nothing but the file's own fields. Validation reads `staging.<source>` filtered on the province and the
-file's hash; publishing copies the accepted rows into core and drops the file's partition.
+file's hash; publishing deletes the rejected rows from the file's partition and makes that table the term's
+partition in core (sql/migrations/0190_publish_staged_file.sql): the rows are written once.
 All identifiers here come from our own column definitions, never from input headers.
 """
 from __future__ import annotations
@@ -49,10 +50,12 @@ def typed_columns(col: Column) -> list[tuple[str, str, str]]:
 
 
 def staged_table_ddl(src: Source) -> str:
+    # the typed values first: a published file keeps its raw values as dropped columns after them, which a scan of
+    # the typed ones then never has to step over
     parts = ["province text not null", "term text not null", "file_hash text not null", "line int not null"]
-    for c in src.columns:
-        parts.append(f"{c.name}_raw text")
-        parts += [f"{name} {typ} generated always as ({expr}) stored" for name, typ, expr in typed_columns(c)]
+    parts += [f"{name} {typ} generated always as ({expr}) stored" for c in src.columns
+              for name, typ, expr in typed_columns(c)]
+    parts += [f"{c.name}_raw text" for c in src.columns]
     return f"create table staging.{src.name} ({', '.join(parts)}) partition by list (province)"
 
 
@@ -74,13 +77,14 @@ def create_file_partition(conn: Connection, source: str, province: str, term: st
     leaves = []
     for i, first in enumerate(first_lines):
         leaf, upper = f"{parent}_{i}", (str(first_lines[i + 1]) if i + 1 < len(first_lines) else "maxvalue")
+        # crash-safe, as the core partition it becomes when the file is published (sql/migrations/0190); written by
+        # COPY in the transaction that truncates it, so without WAL under wal_level minimal (loader._copy_parts)
         conn.execute(sa.text(
-            f"create unlogged table {leaf} partition of {parent} for values from ({first}) to ({upper})"
-            " with (autovacuum_enabled = false)"))  # written once, read by validation and publishing, then dropped
+            f"create table {leaf} partition of {parent} for values from ({first}) to ({upper})"
+            " with (autovacuum_enabled = false)"))
         # one COPY session per leaf takes the sequence's values, so a cache keeps them consecutive and spares a
         # visit to the sequence for every row
-        conn.execute(sa.text(f"create unlogged sequence {leaf}_line start with {first} cache 10000"
-                             f" owned by {leaf}.line"))
+        conn.execute(sa.text(f"create sequence {leaf}_line start with {first} cache 10000 owned by {leaf}.line"))
         conn.execute(sa.text(
             f"alter table {leaf} alter column province set default {sql_literal(province)},"
             f" alter column term set default {sql_literal(term)},"

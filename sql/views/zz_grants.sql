@@ -30,5 +30,5 @@ grant select, insert on all tables in schema ledger to kcbx_pipeline;
 grant usage, select on all sequences in schema staging, core, match, ledger, report, audit to kcbx_pipeline;
 grant execute on function ledger.rebuild_from(text, text, uuid) to kcbx_pipeline;
 grant execute on function core.new_partition(text, text, text), core.attach_partition(text, text, text),
-  core.attach_work_table(text, text, text, regclass),
+  core.attach_work_table(text, text, text, regclass), core.attach_staged_file(text, text, text, text),
   core.province_partition(text, text) to kcbx_pipeline;
