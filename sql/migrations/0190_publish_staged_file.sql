@@ -9,7 +9,9 @@
 -- their size, until the table is rewritten), the parent's NOT NULL columns and a check of province and term set
 -- (verified in one scan, which spares ATTACH its own), the leaves' defaults and line sequences gone, and moved into
 -- core under the partition's name; core.attach_partition then puts it in place of the term's old partition. The
--- term's partition is then itself partitioned, by line.
+-- term's partition is then itself partitioned, by line. Its leaves keep autovacuum off, as staging made them: they
+-- are written once and analyzed on attach, and autovacuum's pass over ten million fresh rows, while matching reads
+-- them, reads and dirties every page again (the anti-wraparound vacuum still runs when their age asks for it).
 create function core.attach_staged_file(p_source text, p_province text, p_term text, p_file_hash text) returns void
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
@@ -56,7 +58,6 @@ begin
     if leaf.seq is not null then
       execute format('drop sequence %s', leaf.seq);
     end if;
-    execute format('alter table %s reset (autovacuum_enabled)', leaf.rel);
     execute format('alter table %s rename to %I', leaf.rel, leaf.name);
     execute format('alter table staging.%I set schema core', leaf.name);
     execute format('grant select, insert on core.%I to kcbx_pipeline', leaf.name);
