@@ -134,8 +134,8 @@ def gate(settings: Settings, term: str, outcomes: list[dict], run_id: str, accep
 
 
 def publish(settings: Settings, term: str, outcomes: list[dict], run_id: str) -> list[dict]:
-    """Publish the validated files, two at a time: each goes into its own source's tables, in a transaction of its
-    own, so two cores copy two files' rows at once."""
+    """Publish the validated files, two at a time: each becomes its source's partition of the term, in a transaction
+    of its own (its one scan, to set the partition's constraints, and its index builds keep a core busy)."""
     from .load.loader import StagedFile, publish_staged
     t = Term.parse(term)
     eng = db.engine(settings)
