@@ -252,6 +252,25 @@ def test_same_file_twice_is_a_noop_and_a_changed_file_replaces_atomically(settin
     assert archived.exists() and oct(os.stat(archived).st_mode & 0o777) == "0o600"
 
 
+def test_a_published_file_survives_a_crash_and_leaves_no_staged_copy(settings, tmp_path):
+    """Publishing makes the staged file's own table the term's partition in core: its rows must be crash-safe (no
+    unlogged table, which a crash empties), show only the typed values, and leave nothing behind in staging."""
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "registry", write(tmp_path / "registry.csv", registry_text()), None)
+    publish_staged(eng, settings, TERM, staged, None)
+    with eng.connect() as c:
+        leaves = c.execute(sa.text("select c.relpersistence from pg_partition_tree('core.registry') t"
+                                   " join pg_class c on c.oid = t.relid where t.isleaf")).scalars().all()
+        staged_leaves = c.execute(sa.text("select count(*) from pg_partition_tree('staging.registry')"
+                                          " where isleaf")).scalar()
+        result = c.execute(sa.text("select * from core.registry order by line"))
+        columns, rows = list(result.keys()), result.all()
+    assert leaves and set(leaves) == {"p"}
+    assert staged_leaves == 0
+    assert not [c for c in columns if c.endswith("_raw")]
+    assert [r.line for r in rows] == [2, 3, 4] and [r.id_number for r in rows] == IDS
+
+
 def test_discover_names_the_missing_required_file(tmp_path):
     write(tmp_path / "户籍.csv", "x")
     write(tmp_path / "REGISTRY.xlsx", "x")
