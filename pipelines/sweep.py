@@ -183,13 +183,18 @@ def update_ledger(settings: Settings, term: str, run_id: str, rebuild_ledger: bo
 
 
 def refresh_reports(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
-    """The report tables of the term (and of the terms a rebuild redid), and the GX Data Docs so far."""
+    """The report tables of the term (and of the terms a rebuild redid), and the GX Data Docs so far.
+
+    The Data Docs (Python, seconds) are rendered while the report tables are computed (one PostgreSQL process): a
+    core each."""
     from .report import refresh_report_tables
     from .validate import render_data_docs
     out: dict = {}
-    for t in _terms_redone(settings, term, rebuild_ledger):
-        out.update(refresh_report_tables(db.engine(settings), settings, t))
-    out["data_docs"] = str(render_data_docs(settings))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcbx-docs") as pool:
+        docs = pool.submit(render_data_docs, settings)
+        for t in _terms_redone(settings, term, rebuild_ledger):
+            out.update(refresh_report_tables(db.engine(settings), settings, t))
+        out["data_docs"] = str(docs.result())
     return out
 
 
