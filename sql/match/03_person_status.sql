@@ -57,8 +57,10 @@ analyze t_dead_before;
 -- in order, with their types). A CREATE TABLE … AS runs its query in parallel workers, and the subquery is flattened
 -- into the outer select (no OFFSET 0 fence), so every expression is computed by the workers below the Gather (the
 -- province and term too: see n_rows in 01's t_reg); the rows are written once (a table made in this transaction
--- skips the WAL with wal_level minimal). 04 and 06 read what else they need from the other work tables.
-create table t_person as
+-- skips the WAL with wal_level minimal). 04 and 06 read what else they need from the other work tables. Written
+-- once and analyzed on attach, it has autovacuum off, as the published files have (sql/migrations/0190): a pass
+-- over ten million fresh rows would take a core from the ledger and the report that follow.
+create table t_person with (autovacuum_enabled = false) as
 select (select cast(:province as text)) as province, (select cast(:term as text)) as term, p.person_key,
   p.id_number, p.id_valid, p.name, p.name_key, p.gender, p.birth_date, p.age, p.region_code, p.school_id, p.grade,
   p.in_hukou,
