@@ -94,10 +94,6 @@ def create_file_partition(conn: Connection, source: str, province: str, term: st
     return leaves
 
 
-def drop_file_partition(conn: Connection, source: str, province: str, file_hash: str) -> None:
-    conn.execute(sa.text(f"drop table if exists {file_partition(source, province, file_hash)}"))
-
-
 def _signature(ddl: str) -> str:
     return "kcbx staging " + hashlib.sha256(ddl.encode()).hexdigest()[:16]
 

@@ -53,8 +53,8 @@ with reg_side as (
   left join t_review v on v.person_key = u.reg_person
   where u.reg_person is not null
   group by u.reg_school
-), pairs as (
-  select roster_school as school_id, count(*) as registered_elsewhere
+), roster_unpaired as (
+  select roster_school as school_id, count(*) as n
   from t_unpaired where reg_person is null
   group by roster_school
 ), roster_side as (
@@ -81,13 +81,13 @@ from (
   select s.school_id, g.region_code, l.n as last_term_count, coalesce(g.registry_count, 0) as registry_count,
     coalesce(o.reported_count, 0) as reported_count, coalesce(g.dropouts_listed, 0) as dropouts_listed,
     coalesce(n.review_listed, 0) as review_listed, coalesce(n.reported_elsewhere, 0) as reported_elsewhere,
-    coalesce(pr.registered_elsewhere, 0) as registered_elsewhere, coalesce(u.n, 0) as unregistered_listed,
+    coalesce(e.n, 0) as registered_elsewhere, coalesce(u.n, 0) as unregistered_listed,
     coalesce(o.ambiguous_rows, 0) as ambiguous_rows
   from (select school_id from reg_side union select school_id from roster_side) s
   left join reg_side g using (school_id)
   left join roster_side o using (school_id)
   left join not_reported_here n using (school_id)
-  left join pairs pr using (school_id)
+  left join roster_unpaired e using (school_id)
   left join unregistered u using (school_id)
   left join last_term l using (school_id)
 ) c;

@@ -4,21 +4,55 @@
 -- ten million children, the slowest part of loading after COPY itself. But staging already holds every typed value
 -- core keeps, in a table of the file's own (staging.<source>_<province>_<hash>, a leaf per COPY session), written
 -- crash-safe and without WAL (pipelines/load/staging.py). So publishing takes the rejected rows out of it and hands
--- the table to this function, which makes it a core partition: detached from staging, its typed columns plain
+-- the table to core.attach_staged_file, which makes it a core partition: detached from staging, its typed columns plain
 -- columns, its raw columns dropped (a dropped column is only hidden: the leaves keep those bytes, about a third of
--- their size, until the table is rewritten), the parent's NOT NULL columns and a check of province and term set
--- (verified in one scan, which spares ATTACH its own), the leaves' defaults and line sequences gone, and moved into
--- core under the partition's name; core.attach_partition then puts it in place of the term's old partition. The
+-- their size, until the table is rewritten), the leaves' defaults and line sequences gone and the leaves moved into
+-- core; core.attach_as_partition (below) then sets its constraints and puts it in place of the term's partition. The
 -- term's partition is then itself partitioned, by line. Its leaves keep autovacuum off, as staging made them: they
 -- are written once and analyzed on attach, and autovacuum's pass over ten million fresh rows, while matching reads
 -- them, reads and dirties every page again (the anti-wraparound vacuum still runs when their age asks for it).
+
+-- What core.new_partition gives an empty table, given to a full one, which is then put in place of the province's
+-- partition of the term: the parent's NOT NULL columns and a check of province and term (verified in one scan,
+-- which spares ATTACH its own), the partition's name and schema, the grant; then core.attach_partition. Shared by
+-- matching's work table (core.attach_work_table, 0130) and a published file (core.attach_staged_file, below).
+create function core.attach_as_partition(p_source text, p_province text, p_term text, p_table regclass) returns void
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  t text[] := core.partitioned_table(p_source);
+  leaf text := core.partition_name(t[2], p_term, p_province) || '_new';
+  not_null text;
+begin
+  select string_agg(format('alter column %I set not null', a.attname), ', ' order by a.attnum) into not_null
+  from pg_attribute a
+  where a.attrelid = format('%I.%I', t[1], t[2])::regclass and a.attnum > 0 and not a.attisdropped and a.attnotnull;
+  execute format('alter table %s %s, add check (province = %L and term = %L)', p_table, not_null, p_province,
+                 p_term);
+  execute format('drop table if exists %I.%I', t[1], leaf);
+  execute format('alter table %s rename to %I', p_table, leaf);  -- in a schema of its own run, which no other shares
+  execute format('alter table %s set schema %I', p_table, t[1]);
+  execute format('grant select, insert on %I.%I to kcbx_pipeline', t[1], leaf);
+  perform core.attach_partition(p_source, p_province, p_term);
+end $$;
+
+revoke all on function core.attach_as_partition(text, text, text, regclass) from public;
+
+create or replace function core.attach_work_table(p_source text, p_province text, p_term text, p_table regclass)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+  if (select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = p_table)
+     is distinct from 'match_work_' || p_province then  -- pipelines/match.py's work_schema
+    raise exception 'table % is not a work table of province %', p_table, p_province;
+  end if;
+  perform core.attach_as_partition(p_source, p_province, p_term, p_table);
+end $$;
+
 create function core.attach_staged_file(p_source text, p_province text, p_term text, p_file_hash text) returns void
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   t text[] := core.partitioned_table(p_source);
   core_table regclass := format('core.%I', p_source)::regclass;
   staged text := format('%s_%s_%s', p_source, p_province, left(p_file_hash, 16));  -- staging.file_partition
-  target text := core.partition_name(p_source, p_term, p_province) || '_new';
   file_table regclass;
   changes text;
   leaf record;
@@ -41,12 +75,7 @@ begin
     and not exists (select 1 from pg_attribute c where c.attrelid = core_table and c.attname = a.attname
                     and not c.attisdropped);
   execute format('alter table %s %s', file_table, changes);
-  select string_agg(format('alter column %I set not null', attname), ', ') into changes
-  from pg_attribute where attrelid = core_table and attnum > 0 and not attisdropped and attnotnull;
-  execute format('alter table %s %s, add check (province = %L and term = %L)', file_table, changes, p_province,
-                 p_term);
 
-  execute format('drop table if exists core.%I', target);
   for leaf in select c.oid::regclass as rel, pg_get_serial_sequence(c.oid::regclass::text, 'line') as seq,
                      -- named after the term's partition and the file: the old partition's leaves are there until
                      -- core.attach_partition drops them
@@ -62,10 +91,7 @@ begin
     execute format('alter table staging.%I set schema core', leaf.name);
     execute format('grant select, insert on core.%I to kcbx_pipeline', leaf.name);
   end loop;
-  execute format('alter table %s rename to %I', file_table, target);
-  execute format('alter table staging.%I set schema core', target);
-  execute format('grant select, insert on core.%I to kcbx_pipeline', target);
-  perform core.attach_partition(p_source, p_province, p_term);
+  perform core.attach_as_partition(p_source, p_province, p_term, file_table);
 end $$;
 
 revoke all on function core.attach_staged_file(text, text, text, text) from public;
