@@ -105,3 +105,28 @@ def test_migrating_again_rewrites_nothing_and_kcbx_native_off_takes_effect_at_th
         assert c.execute(sa.text(proc)).scalar() != before
         assert not native.installed(c)
         assert native_before == _buildable()
+
+
+def test_repeated_hashes_are_the_values_found_more_than_once_in_c_and_in_sql(conn):
+    """kcbx.repeated_hashes finds the keys a file or a term holds twice (validation's duplicate rules, matching's
+    repeated ID numbers and pupils): every value found more than once, once each, nulls never; the C and the SQL
+    final step agree."""
+    cases = [[], [None, None], [5], [3, 1, 2, 3, None, 1, 1, -(2 ** 63), -(2 ** 63), 2 ** 63 - 1],
+             list(range(1000)) + list(range(0, 1000, 7)) + [999] * 5]
+
+    def found(values):
+        return conn.execute(sa.text("select kcbx.repeated_hashes(h) from unnest(cast(:vs as bigint[])) h"),
+                            {"vs": values}).scalar()
+
+    expected = [sorted({v for v in vs if v is not None and vs.count(v) > 1}) for vs in cases]
+    assert [found(vs) for vs in cases] == expected
+    language = ("select l.lanname from pg_proc p join pg_language l on l.oid = p.prolang"
+                " where p.oid = 'kcbx.repeated_in(bigint[])'::regprocedure")
+    if _buildable():
+        assert conn.execute(sa.text(language)).scalar() == "c"
+        db.exec_script(conn, db.sql_text("functions/repeated_keys.sql"))   # the SQL definition, in this transaction
+        try:
+            assert conn.execute(sa.text(language)).scalar() == "sql"
+            assert [found(vs) for vs in cases] == expected
+        finally:
+            conn.rollback()

@@ -41,6 +41,7 @@ FUNCTIONS = {
     "kcbx.is_upper_alnum(s text) returns boolean": "kcbx_is_upper_alnum",
     "kcbx.has_no_space(s text) returns boolean": "kcbx_has_no_space",
     "kcbx.hanzi_in_set(s text, bits bytea) returns boolean": "kcbx_hanzi_in_set",
+    "kcbx.repeated_in(hashes bigint[]) returns bigint[]": "kcbx_repeated_in",
 }
 
 

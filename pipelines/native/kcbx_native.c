@@ -7,14 +7,20 @@
  * can load this library, and tests/test_native.py checks that every normalizer gives the same results either way. The tests of text shape and calendar run once per value of every loaded row, and
  * in C they cost a few nanoseconds instead of the microsecond of PostgreSQL's regular expressions and casts.
  *
- * The functions only read their arguments and never raise.
+ * repeated_in is the final step of kcbx.repeated_hashes (sql/functions/repeated_keys.sql), which finds the keys that
+ * repeat among ten million rows: sorting their 64-bit hashes here takes about a second, against several for the
+ * SQL definition's grouping of ten million rows.
+ *
+ * The functions only read their arguments and never raise (beyond running out of memory).
  */
 #include "postgres.h"
 
 #include <wctype.h>
 
+#include "catalog/pg_type_d.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "utils/array.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
 #if PG_VERSION_NUM >= 160000
@@ -233,4 +239,44 @@ kcbx_hanzi_in_set(PG_FUNCTION_ARGS)
 			PG_RETURN_BOOL(false);
 	}
 	PG_RETURN_BOOL(true);
+}
+
+#define ST_SORT sort_int64
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE(a, b) (*(a) < *(b) ? -1 : *(a) > *(b) ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * kcbx.repeated_in(hashes): the values found more than once in hashes, each once, in ascending order (nulls are
+ * no value); an empty array when none repeats.
+ */
+PG_FUNCTION_INFO_V1(kcbx_repeated_in);
+Datum
+kcbx_repeated_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				kept = 0,
+				found = 0;
+	int64	   *v;
+	Datum	   *out;
+
+	deconstruct_array(a, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	v = palloc(sizeof(int64) * (n + 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			v[kept++] = DatumGetInt64(elems[i]);
+	pfree(elems);
+	pfree(nulls);
+	sort_int64(v, kept);
+	out = palloc(sizeof(Datum) * (kept / 2 + 1));
+	for (int i = 1; i < kept; i++)
+		if (v[i] == v[i - 1] && (found == 0 || DatumGetInt64(out[found - 1]) != v[i]))
+			out[found++] = Int64GetDatum(v[i]);
+	pfree(v);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, found, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

@@ -88,18 +88,17 @@ def _duplicate_lines(conn, source: str, rule: Rule, params: dict, raws: str) -> 
     """The query of a duplicate rule's lines (the rows its `where` finds, with the raw values `raws` lists), in two
     steps.
 
-    Grouping ten million text keys takes long. So the rows are grouped first by a 64-bit hash of their key, sorted
-    as integers in parallel workers, into a temporary table of the hashes that repeat: usually none or a few. Only
+    Grouping ten million text keys takes long. So the 64-bit hashes of the keys that repeat are found first
+    (kcbx.repeated_hashes, sql/functions/repeated_keys.sql), into a temporary table: usually none or a few. Only
     the rows with such a hash are then grouped by the key itself. Equal keys have equal hashes, so no duplicate is
     missed, and keys sharing a hash are told apart by the second grouping."""
     hashed = "0"
     for part in rule.duplicate_key:
         hashed = f"hashtextextended({part}, {hashed})"
     conn.execute(sa.text("drop table if exists pg_temp.repeated_key_hashes"))  # a file's previous duplicate rule
-    conn.execute(sa.text("set local enable_hashagg = off"))  # a hash table of ten million groups would spill
-    conn.execute(sa.text(f"create temp table repeated_key_hashes on commit drop as select {hashed} as h"
-                         f" from {file_rows(source, rule.among)} group by 1 having count(*) > 1"), params)
-    conn.execute(sa.text("set local enable_hashagg = default"))
+    conn.execute(sa.text(f"create temp table repeated_key_hashes on commit drop as"
+                         f" select unnest(kcbx.repeated_hashes({hashed})) as h from {file_rows(source, rule.among)}"),
+                 params)
     conn.execute(sa.text("analyze pg_temp.repeated_key_hashes"))
     repeated = f"{hashed} in (select h from pg_temp.repeated_key_hashes)"
     return (f"select line{raws} from {file_rows(source)} and {repeated}"

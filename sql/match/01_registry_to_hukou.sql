@@ -12,16 +12,13 @@ select (select file_hash from core.registry where province = :province and term 
        (select file_hash from core.roster where province = :province and term = :term limit 1) as roster;
 
 -- Most ID numbers are held by one hukou row, most people have one registry row and one roster row: sorting ten
--- million rows by a text key to find the few keys that repeat costs more than grouping a 64-bit hash of the key
--- (sorted as integers by the parallel workers). Rows whose hash repeats (every repeated key, and rarely a key
--- sharing its hash with another) are then sorted or grouped by the key itself; the others are taken as they are.
--- The same two steps make t_reg_person below and t_reported in 03.
-set local enable_hashagg = off;  -- a hash table of ten million groups would spill
+-- million rows by a text key to find the few keys that repeat costs more than finding the 64-bit hashes of keys that
+-- repeat (kcbx.repeated_hashes: sql/functions/repeated_keys.sql). Rows whose hash repeats (every repeated key, and
+-- rarely a key sharing its hash with another) are then sorted or grouped by the key itself; the others are taken as
+-- they are. The same two steps make t_reg_person below and t_reported in 03.
 create unlogged table t_hukou_repeated as
-select hashtextextended(id_number, 0) as key_hash from core.hukou
-where province = :province and term = :term and id_number is not null
-group by 1 having count(*) > 1;
-set local enable_hashagg = default;
+select unnest(kcbx.repeated_hashes(hashtextextended(id_number, 0))) as key_hash from core.hukou
+where province = :province and term = :term and id_number is not null;
 
 create unlogged table t_hukou as
 with hukou as not materialized (
@@ -101,10 +98,8 @@ analyze t_reg;
 -- with one row is that row, as it is. Only the rows of the few people with several are sorted by person, for a
 -- window over each person's rows (see t_hukou for the two steps): they get the person's flags, row count and ID
 -- validity, and all but the one that speaks stop speaking. t_reg_person is the rows that speak.
-set local enable_hashagg = off;
 create unlogged table t_reg_repeated as
-select hashtextextended(person_key, 0) as key_hash from t_reg group by 1 having count(*) > 1;
-set local enable_hashagg = default;
+select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_reg;
 
 update t_reg r set speaks = s.rn = 1, n_rows = s.n_rows, flags = s.flags, id_valid = s.id_valid
 from (

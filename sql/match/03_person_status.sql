@@ -11,11 +11,9 @@
 -- and each pupil's first line at each school (06 counts a pupil once per school). A pupil on one roster row is
 -- both, as 02 made it; only the rows of pupils on several are sorted, for the two windows (the two steps of 01's
 -- t_hukou), and updated. t_reported is the rows that report a pupil.
-set local enable_hashagg = off;
 create unlogged table t_roster_repeated as
-select hashtextextended(person_key, 0) as key_hash from t_roster where person_key is not null
-group by 1 having count(*) > 1;
-set local enable_hashagg = default;
+select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_roster
+where person_key is not null;
 
 update t_roster r set first_line = s.first_line, first_at_school = s.first_at_school
 from (
