@@ -35,7 +35,7 @@ from pipelines.config import Settings
 from pipelines.terms import Term
 
 TERM = "2025-autumn"
-STAGES = ["load", "validate", "match", "ledger", "report"]
+STAGES = ["load", "validate", "match", "ledger", "report", "reconcile"]
 
 
 def rss_mb() -> float:
@@ -95,18 +95,11 @@ def sweep_timed(settings: Settings, term: str, folder: Path) -> dict:
     """One sweep as `pipelines.sweep.sweep` runs it, timing each stage and the process's peak memory.
 
     Files are staged and validated side by side (`sweep.stage_and_validate_all`): load and validate are the
-    seconds each spent on the files, `load_validate_wall_s` the time the two took together; the total is wall time.
+    seconds each spent on the files, `load_validate_wall_s` the time the two took together; the school
+    reconciliation runs beside the ledger and the report (`sweep.run_term_steps`); the total is wall time.
     """
     stages = dict.fromkeys(STAGES, 0.0)
     memory: dict[str, float] = {}
-
-    def timed(name, fn, *args):
-        t = time.monotonic()
-        out = fn(*args)
-        stages[name] += time.monotonic() - t
-        memory[name] = rss_mb()
-        return out
-
     start = time.monotonic()
     run_id = sweep.start_run(settings, "sweep", term, str(folder))
     outcomes = sweep.stage_and_validate_all(settings, term, sweep.discover(settings, term, str(folder)), run_id)
@@ -116,10 +109,13 @@ def sweep_timed(settings: Settings, term: str, folder: Path) -> dict:
         stages["validate"] += o["validate_s"]
     memory["load"] = memory["validate"] = rss_mb()
     sweep.gate(settings, term, outcomes, run_id, accept_failures=False)
-    timed("load", sweep.publish, settings, term, outcomes, run_id)
-    timed("match", sweep.match, settings, term, run_id)
-    timed("ledger", sweep.update_ledger, settings, term, run_id)
-    timed("report", sweep.refresh_reports, settings, term, run_id)
+    t = time.monotonic()
+    sweep.publish(settings, term, outcomes, run_id)
+    stages["load"] += time.monotonic() - t
+    summary: dict = {"stages": {}}
+    sweep.run_term_steps(summary, settings, term, run_id, rebuild_ledger=False)
+    for name, seconds in summary["stages"].items():
+        stages[name], memory[name] = seconds, rss_mb()
     sweep.finish_run(settings, run_id, "succeeded")
     return {"stages_s": {k: round(v, 1) for k, v in stages.items()}, "load_validate_wall_s": round(overlapped, 1),
             "total_s": round(time.monotonic() - start, 1),
@@ -134,7 +130,8 @@ def _print(title: str, result: dict, floor: float) -> None:
     print(f"\n{title}\n{'stage':<10}{'seconds':>10}{'× floor':>10}{'max RSS MB':>12}")
     for k, v in result["stages_s"].items():
         print(f"{k:<10}{v:>10.1f}{v / floor:>10.1f}{result['rss_mb_after'].get(k, 0):>12.0f}")
-    print(f"(staging and validation of the files side by side: {result['load_validate_wall_s']:.1f} s wall)")
+    print(f"(staging and validation of the files side by side: {result['load_validate_wall_s']:.1f} s wall;"
+          " the school reconciliation beside the ledger and the report)")
     print(f"{'total':<10}{result['total_s']:>10.1f}{result['total_s'] / floor:>10.1f}{result['peak_rss_mb']:>12.0f}")
 
 

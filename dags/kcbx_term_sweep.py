@@ -2,8 +2,9 @@
 ### kcbx_term_sweep — the term-start sweep (开学专项行动)
 
 Runs one province's term end to end: discover the source files → load and validate each file (one mapped task per
-file) → gate (stop on failed batch expectations unless accepted) → publish → 四查三比对 matching → case ledger →
-report tables (updates the Asset `kcbx://report_tables`, which triggers the semiannual report).
+file) → gate (stop on failed batch expectations unless accepted) → publish → 四查三比对 matching → case ledger, and
+beside it the school reconciliation → report tables (updates the Asset `kcbx://report_tables`, which triggers the
+semiannual report).
 
 **Schedule**: 06:00 Asia/Shanghai on 1 March (spring term) and 1 September (autumn term). Change the dates with
 the environment variable `KCBX_TERM_START_CRON` (a cron expression, default `0 6 1 3,9 *`).
@@ -102,8 +103,13 @@ def kcbx_term_sweep():
         return run_step(sweep.update_ledger, settings(run["province"]), run["term"], run["run_id"],
                         rebuild_ledger=run["rebuild_ledger"])
 
+    @task
+    def reconcile_schools(run: dict, matched: dict) -> dict:
+        return run_step(sweep.reconcile_schools, settings(run["province"]), run["term"], run["run_id"],
+                        rebuild_ledger=run["rebuild_ledger"])
+
     @task(outlets=[REPORT_TABLES])
-    def refresh_reports(run: dict, ledger: dict) -> dict:
+    def refresh_reports(run: dict, ledger: dict, reconciled: dict) -> dict:
         return run_step(sweep.refresh_reports, settings(run["province"]), run["term"], run["run_id"],
                         rebuild_ledger=run["rebuild_ledger"])
 
@@ -122,9 +128,10 @@ def kcbx_term_sweep():
     published = publish(run, checked)
     matched = match(run, published)
     ledger = update_ledger(run, matched)
-    reports = refresh_reports(run, ledger)
+    reconciled = reconcile_schools(run, matched)
+    reports = refresh_reports(run, ledger, reconciled)
     finish(run, reports)
-    [files, outcomes, published, matched, ledger, reports] >> record_failure(run)
+    [files, outcomes, published, matched, ledger, reconciled, reports] >> record_failure(run)
 
 
 kcbx_term_sweep()

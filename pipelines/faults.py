@@ -2,7 +2,7 @@
 or an OOM kill would), pause:<point> holds it for 15 seconds. Unset in normal use: then a check is one lookup.
 
 Points: load (COPY done, not committed), validate (validation results written, not committed), publish (core rows
-replaced, not committed), match, ledger, report (all done, not committed)."""
+replaced, not committed), match, reconcile, ledger, report (all done, not committed)."""
 from __future__ import annotations
 
 import os

@@ -1,7 +1,11 @@
-"""The 四查三比对 comparisons: runs sql/match/*.sql in order, in one transaction, for one province and term.
+"""The 四查三比对 comparisons for one province and term: runs sql/match/*.sql in order.
 
-The previous results of the same province and term are replaced, so re-running gives identical results. What each
-file decides is documented in the file itself and in docs/matching.md.
+Matching (run_matching) runs every file but the school reconciliation, in one transaction, and leaves its work
+tables behind; the school reconciliation (reconcile_schools, sql/match/06_school_reconciliation.sql) reads them in a
+transaction of its own and drops them. The sweep runs the reconciliation beside the ledger and the report tables,
+which read only what matching committed and keep one core busy. The previous results of the same province and term
+are replaced, so re-running gives identical results. What each file decides is documented in the file itself and in
+docs/matching.md.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy.engine import Engine
 from . import SQL_DIR
 from .config import Settings
 from .db import ensure_province_partition
+from .errors import KcbxError
 from .faults import failpoint
 from .terms import Term
 
@@ -21,7 +26,8 @@ log = logging.getLogger("kcbx.match")
 
 # replaced by each run (match.person_term a partition at a time: made and attached by 03)
 MATCH_TABLES = ["match.findings", "match.suspect_outcomes", "match.review_queue",
-                "match.unregistered_attendees", "report.school_reconciliation"]
+                "match.unregistered_attendees"]
+SCHOOL_RECONCILIATION = SQL_DIR / "match" / "06_school_reconciliation.sql"
 
 
 # Every join of a province's term is an equi-join of millions of rows on both sides: hashing them (in memory, with
@@ -34,8 +40,9 @@ SESSION_SETTINGS = ("set local work_mem = '256MB'", "set local enable_mergejoin 
 
 
 def work_schema(province: str) -> str:
-    """The schema of one province's matching work tables: made at the start of its matching transaction and
-    dropped at its end, so a failed run leaves nothing (and provinces matched at once do not meet)."""
+    """The schema of one province's matching work tables (provinces matched at once do not meet): made afresh by
+    each matching, dropped by the school reconciliation that reads them. A run stopped between the two leaves it to
+    the next matching."""
     return f"match_work_{province}"
 
 
@@ -51,11 +58,13 @@ def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
     for setting in SESSION_SETTINGS:
         conn.execute(sa.text(setting))
     schema = work_schema(params["province"])
+    conn.execute(sa.text(f"drop schema if exists {schema} cascade"))
     conn.execute(sa.text(f"create schema {schema}"))
     conn.execute(sa.text(f"set local search_path = {schema}"))  # the files name their work tables unqualified
     for table in MATCH_TABLES:
         conn.execute(sa.text(f"delete from {table} where province = :province and term = :term"), params)
-    return [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / "match").glob("*.sql"))]
+    return [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / "match").glob("*.sql"))
+            if path != SCHOOL_RECONCILIATION]
 
 
 def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
@@ -71,8 +80,33 @@ def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
             " select 'review_queue', count(*) from match.review_queue where province = :province and term = :term"
             " union all select 'unregistered_attendees', count(*) from match.unregistered_attendees"
             " where province = :province and term = :term"), params).all())
-        conn.execute(sa.text(f"drop schema {work_schema(settings.province)} cascade"))
         failpoint("match")
     log.info("matching %s: %s", term, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())
                                                  if k.startswith(("finding_", "review", "unreg"))))
     return counts
+
+
+def reconcile_schools(eng: Engine, settings: Settings) -> dict:
+    """The school reconciliation (三比对) of the term the province's last matching left its work tables for, in one
+    transaction that then drops them. Its term and the number of schools."""
+    schema = work_schema(settings.province)
+    with eng.begin() as conn:
+        for setting in SESSION_SETTINGS:
+            conn.execute(sa.text(setting))
+        # t_files holds a row while the work tables do: an unlogged table is emptied when the server restarts
+        kept = conn.execute(sa.text("select to_regclass(:t)"), {"t": f"{schema}.t_files"}).scalar()
+        term = kept and conn.execute(sa.text(f"select term from {schema}.t_files")).scalar()
+        if not term:
+            raise KcbxError(f"no matching results of province {settings.province} to reconcile schools with (a run"
+                            " stopped before, or a server restart emptied them): sweep the term again")
+        params = match_params(settings, Term.parse(term))
+        conn.execute(sa.text(f"set local search_path = {schema}"))
+        conn.execute(sa.text("delete from report.school_reconciliation where province = :province and term = :term"),
+                     params)
+        conn.execute(sa.text(SCHOOL_RECONCILIATION.read_text(encoding="utf-8")), params)
+        schools = conn.execute(sa.text("select count(*) from report.school_reconciliation"
+                                       " where province = :province and term = :term"), params).scalar()
+        conn.execute(sa.text(f"drop schema {schema} cascade"))
+        failpoint("reconcile")
+    log.info("school reconciliation %s: %d schools", term, schools)
+    return {"term": term, "schools": schools}

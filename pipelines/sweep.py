@@ -5,8 +5,10 @@ JSON-serializable dicts, so that Airflow can pass them between tasks without per
 
     start_run → discover → stage_and_validate (per file) → gate → publish → match → update_ledger
               → refresh_reports → finish_run
+                                                                        match → reconcile_schools → finish_run
 
-(`stage_and_validate_all` runs the files' staging and validation side by side, for the CLI.)
+(`stage_and_validate_all` runs the files' staging and validation side by side, for the CLI; `sweep` runs the school
+reconciliation beside the ledger and the report tables.)
 """
 from __future__ import annotations
 
@@ -170,11 +172,22 @@ def _terms_redone(settings: Settings, term: str, rebuild_ledger: bool) -> list[T
 
 
 def match(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
-    from .match import run_matching
-    counts = {}
-    for t in _terms_redone(settings, term, rebuild_ledger):
+    """Matching of the term (and of the terms a rebuild redoes, each but the last reconciled at once: the work
+    tables reconcile_schools reads are those of the last term matched)."""
+    from .match import reconcile_schools as reconcile, run_matching
+    counts, terms = {}, _terms_redone(settings, term, rebuild_ledger)
+    for t in terms:
         counts[t.code] = run_matching(db.engine(settings), settings, t)
+        if t != terms[-1]:
+            reconcile(db.engine(settings), settings)
     return counts[term] if len(counts) == 1 else counts
+
+
+def reconcile_schools(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
+    """The school reconciliation of the last term matched. It reads only matching's results and work tables, so it
+    can run beside update_ledger and refresh_reports."""
+    from .match import reconcile_schools as reconcile
+    return reconcile(db.engine(settings), settings)
 
 
 def update_ledger(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
@@ -242,10 +255,7 @@ def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool 
             summary["stages"]["load_validate"] = round(time.monotonic() - t0, 2)
             gate(settings, term, outcomes, run_id, accept_failures)
             summary["files"] = publish(settings, term, outcomes, run_id)
-            for name, step in (("match", match), ("ledger", update_ledger), ("report", refresh_reports)):
-                t0 = time.monotonic()
-                summary[name] = step(settings, term, run_id, rebuild_ledger=rebuild_ledger)
-                summary["stages"][name] = round(time.monotonic() - t0, 2)
+            run_term_steps(summary, settings, term, run_id, rebuild_ledger)
         except ValidationStop as e:
             finish_run(settings, run_id, "stopped_by_validation", str(e))
             raise
@@ -254,6 +264,23 @@ def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool 
             raise
         finish_run(settings, run_id, "succeeded")
         return summary
+
+
+def run_term_steps(summary: dict, settings: Settings, term: str, run_id: str, rebuild_ledger: bool) -> None:
+    """The steps after publishing, each timed into summary["stages"]: matching, then the ledger and the report
+    tables (one PostgreSQL process each, one after the other) beside the school reconciliation (parallel workers):
+    together they keep both cores of a small server busy."""
+    def step(name: str, fn) -> None:
+        t0 = time.monotonic()
+        summary[name] = fn(settings, term, run_id, rebuild_ledger=rebuild_ledger)
+        summary["stages"][name] = round(time.monotonic() - t0, 2)
+
+    step("match", match)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcbx-reconcile") as pool:  # waits for it on any exit
+        reconciling = pool.submit(step, "reconcile", reconcile_schools)
+        step("ledger", update_ledger)
+        step("report", refresh_reports)
+        reconciling.result()
 
 
 def apply_inbox(settings: Settings, inbox_dir: str, run_id: str) -> dict:

@@ -23,6 +23,11 @@ from ledger.cases c join ledger.case_events e using (case_id)
 group by c.case_id order by 1, 2
 """
 
+SCHOOLS = """
+select term, school_id, registry_count, last_term_count, reported_count, unexplained_difference, dropouts_listed
+from report.school_reconciliation order by 1, 2
+"""
+
 
 def _drop_from_roster(sources, term, dst, how_many):
     """A corrected roster of `term`: some children in school all along are not reported after all (名在人不在).
@@ -66,6 +71,11 @@ def test_rebuild_from_an_older_term_gives_the_ledger_a_fresh_run_would(new_datab
         sweep(fresh, term, str(folder))
 
     assert rows(rebuilt, HISTORY) == rows(fresh, HISTORY)
+    # every term redone has its schools reconciled again, as a fresh run would, and no work table is left behind
+    assert summary["reconcile"]["term"] == "2026-autumn"
+    assert rows(rebuilt, SCHOOLS) == rows(fresh, SCHOOLS)
+    assert {t for (t,) in rows(rebuilt, "select distinct term from report.school_reconciliation")} == set(TERMS)
+    assert scalar(rebuilt, "select count(*) from pg_namespace where nspname like 'match_work_%'") == 0
     # the six children the corrected roster no longer shows have a dropout case from 2026-spring
     dropouts = {p for (p,) in rows(rebuilt, "select person_key from ledger.cases where opened_term = '2026-spring'"
                                             " and case_type = 'dropout'")}

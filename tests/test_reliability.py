@@ -15,7 +15,7 @@ from pipelines.terms import parse_terms
 from tests.helpers import rows
 
 KCBX = str(Path(sys.executable).with_name("kcbx"))
-STAGES = ["load", "validate", "publish", "match", "ledger", "report"]
+STAGES = ["load", "validate", "publish", "match", "reconcile", "ledger", "report"]
 STATE = {
     "core": "select 'hukou', count(*) from core.hukou union all select 'registry', count(*) from core.registry"
             " union all select 'roster', count(*) from core.roster union all select 'followups', count(*)"
@@ -27,6 +27,8 @@ STATE = {
               " using (case_id) order by 1, 2",
     "indicators": "select term, region_level, region_code, school_age_population, open_cases, closed_cases"
                   " from report.region_term_indicators order by 1, 2, 3",
+    "schools": "select term, school_id, registry_count, reported_count, unexplained_difference"
+               " from report.school_reconciliation order by 1, 2",
     "manifest": "select source, term, file_hash, status, rows_read, rows_accepted from audit.file_manifest"
                 " where status = 'published' order by 1, 2",
 }

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from pipelines.config import Settings
-from pipelines.errors import LedgerError
+from pipelines.errors import KcbxError, LedgerError
 from pipelines.generate import generate
 from pipelines.generate.ids import mistype
 from pipelines.ledger import replay
-from pipelines.sweep import sweep
+from pipelines.sweep import reconcile_schools, sweep
 from pipelines.terms import parse_terms
 from tests.helpers import rows, scalar, truth
 
@@ -171,6 +171,16 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
                                                         " and case_type = 'dropout' and school_id is not null")[0][0]
     assert all(r[5] == 0 for r in schools), [r for r in schools if r[5]]
     assert any(r[1] != r[2] for r in schools)  # the raw counts do differ
+
+
+def test_reconciling_schools_needs_the_work_tables_of_a_matching_and_says_so(swept_county):
+    # the sweeps reconciled their schools and dropped the work tables: a reconciliation now (a task retried after the
+    # server restarted and emptied them) stops instead of counting nothing, and the counts are kept
+    settings, _ = swept_county
+    before = rows(settings, "select * from report.school_reconciliation order by term, school_id")
+    with pytest.raises(KcbxError, match="^no matching results of province 41 to reconcile .* sweep the term again$"):
+        reconcile_schools(settings, "2026-spring", None)
+    assert rows(settings, "select * from report.school_reconciliation order by term, school_id") == before
 
 
 def _sweep_after_editing(session_database, root, edit, hard_cases):

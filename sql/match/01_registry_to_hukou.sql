@@ -6,9 +6,11 @@
 
 -- The work tables carry only the columns matching reads: the narrower their rows, the less every later hash
 -- join and scan of a province's ten million of them costs. A source's rows of a term come from one file (publishing
--- replaces the term's partition whole), so its hash is not repeated on every row: it is read here, once.
+-- replaces the term's partition whole), so its hash is not repeated on every row: it is read here, once, with the
+-- term (read by the school reconciliation, pipelines/match.py).
 create unlogged table t_files as
-select (select file_hash from core.registry where province = :province and term = :term limit 1) as registry,
+select cast(:term as text) as term,
+       (select file_hash from core.registry where province = :province and term = :term limit 1) as registry,
        (select file_hash from core.roster where province = :province and term = :term limit 1) as roster;
 
 -- Most ID numbers are held by one hukou row, most people have one registry row and one roster row: sorting ten

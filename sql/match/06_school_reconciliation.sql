@@ -7,6 +7,8 @@
 --       + unregistered_listed (reported here, no registry row: 人在籍不在)
 --       + ambiguous roster rows here (waiting for review)
 -- With every discrepancy listed person by person it is 0; anything else needs explaining.
+-- Run after matching has committed, in a transaction of its own, on the work tables matching left (the sweep runs it
+-- beside the ledger: pipelines/match.py, reconcile_schools).
 
 -- the pupils registered 在读 at each school of the province, once per school: a pupil with one registry row is
 -- that row (t_reg_person, 01); only the few pupils with several rows are grouped
