@@ -173,6 +173,16 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
     assert any(r[1] != r[2] for r in schools)  # the raw counts do differ
 
 
+def test_each_case_records_what_its_child_was_in_every_term_it_was_found(swept_county):
+    settings, _ = swept_county
+    recorded = rows(settings, "select ct.term, c.person_key, ct.person_status, coalesce(pt.status, 'not_seen')"
+                              " from ledger.case_terms ct join ledger.cases c using (case_id)"
+                              " left join match.person_term pt on pt.province = ct.province and pt.term = ct.term"
+                              " and pt.person_key = c.person_key")
+    assert [r for r in recorded if r[2] != r[3]] == []
+    assert {r[2] for r in recorded} >= {"enrolled_not_reported", "not_enrolled"}
+
+
 def test_reconciling_schools_needs_the_work_tables_of_a_matching_and_says_so(swept_county):
     # the sweeps reconciled their schools and dropped the work tables: a reconciliation now (a task retried after the
     # server restarted and emptied them) stops instead of counting nothing, and the counts are kept

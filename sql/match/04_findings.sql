@@ -28,7 +28,7 @@ analyze t_graduate;
 create unlogged table t_findings as
 select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
   f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
-  pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.evidence
+  pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.evidence, f.status
 from (
   select c.*, case
       when c.status = 'enrolled_not_reported' then 'dropout'
@@ -49,9 +49,9 @@ left join (
 where f.case_type is not null;
 
 insert into match.findings (province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date,
-  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence)
+  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence, person_status)
 select province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date, region_code, school_id,
-  grade, is_poverty, household_type, special_groups, match_method, evidence
+  grade, is_poverty, household_type, special_groups, match_method, evidence, status
 from t_findings;
 
 -- the ledger joins this term's findings next

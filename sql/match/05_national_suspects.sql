@@ -43,7 +43,7 @@ left join match.findings f on f.province = :province and f.term = :term and f.pe
 left join match.person_term pt on pt.province = :province and pt.term = :term and pt.person_key = s.person_key;
 
 insert into match.findings (province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date,
-  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence)
+  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence, person_status)
 select distinct on (o.person_key) :province, :term, o.person_key, 'national_suspect', s.id_number, s.id_valid,
   coalesce(pt.name, s.name), coalesce(pt.gender, kcbx.id_gender(s.id_number)),
   coalesce(pt.birth_date, kcbx.id_birth_date(s.id_number)),
@@ -54,7 +54,8 @@ select distinct on (o.person_key) :province, :term, o.person_key, 'national_susp
   coalesce((select array_agg(distinct category order by category) from core.special_groups g
      where g.province = :province and g.term = :term and g.id_number = s.id_number), '{}'),
   coalesce(pt.match_method, 'national_list'),
-  jsonb_build_object('source', 'national_suspects', 'file_hash', s.file_hash, 'line', s.line, 'batch_no', s.batch_no)
+  jsonb_build_object('source', 'national_suspects', 'file_hash', s.file_hash, 'line', s.line, 'batch_no', s.batch_no),
+  pt.status
 from match.suspect_outcomes o
 join t_suspect s on s.file_hash = o.file_hash and s.line = o.line
 left join match.person_term pt on pt.province = :province and pt.term = :term and pt.person_key = o.person_key
