@@ -75,11 +75,13 @@ def _evaluate_rules(conn, source: str, rules: list[Rule], params: dict) -> str:
     for i in sorted(joined):
         hits = (_duplicate_lines(conn, source, rules[i], params, raws) if rules[i].duplicate_key
                 else f"select b.line{b_raws} from {rows_b} and ({rules[i].where})")
+        # the rule's lines found first, by parallel workers (a statement that also writes runs in one process)
+        conn.execute(sa.text("drop table if exists pg_temp.rule_hits"))
+        conn.execute(sa.text(f"create temp table rule_hits on commit drop as {hits}"), params)
         conn.execute(sa.text(
-            f"with hit as ({hits}),"
-            f" flagged as (update {table} c set r{i} = true from hit where c.line = hit.line returning c.line)"
-            f" insert into {table} (line{raws}, r{i}) select line{raws}, true from hit"
-            f" where line not in (select line from flagged)"), params)
+            f"with flagged as (update {table} c set r{i} = true from pg_temp.rule_hits hit where c.line = hit.line"
+            f" returning c.line) insert into {table} (line{raws}, r{i}) select line{raws}, true"
+            f" from pg_temp.rule_hits where line not in (select line from flagged)"))
     conn.execute(sa.text(f"analyze {table}"))
     return table
 
