@@ -115,3 +115,14 @@ def test_a_pupil_on_several_registry_rows_is_one_person_counted_once_at_the_scho
     counts = dict(rows(settings, "select school_id, registry_count from report.school_reconciliation"
                                  " where term = '2025-autumn'"))
     assert counts == {school: len(p) for school, p in pupils.items()}
+
+
+def test_registry_rows_without_an_id_number_find_their_child_by_the_student_number(county_20k):
+    # the 全国学籍号 is G + the ID number; name, birth date and gender would find most of them too, more weakly
+    settings, sources, _ = county_20k
+    missing = {pid for pid, r in truth(sources, "2025-autumn").items()
+               if "missing_id_registry" in r["hard_case"].split(";")}
+    # (a child without a registry row, out of school, is matched by nothing but the hukou: match_method 'hukou')
+    methods = Counter(m for p, m in rows(settings, "select person_key, match_method from match.person_term"
+                                                   " where term = '2025-autumn'") if p in missing)
+    assert set(methods) == {"student_no", "hukou"} and methods["student_no"] >= 20, methods

@@ -61,26 +61,40 @@ cross join lateral (select coalesce(left(r.school_region_code, 2) = :province, f
 left join t_hukou by_id on by_id.id_number = r.id_number
 where r.province = :province and r.term = :term;
 
-update t_reg r set person_key = h.id_number, match_method = 'student_no'
-from t_hukou h where r.person_key is null and r.student_no = h.student_no_key;
+-- The rows no ID number matched are few. They are found once (by parallel workers), with their place in t_reg
+-- (ctid) and the hukou child their 全国学籍号 names; the weaker keys are tried on them alone, and t_reg is updated
+-- once, at their places: a statement that writes runs in one process, and scanning t_reg's ten million rows for
+-- each key took 1.5–2 s.
+create unlogged table t_reg_open as
+select ctid as row_id, student_no, id_number, name_key, birth_date, gender from t_reg where person_key is null;
+analyze t_reg_open;
 
--- hukou children by name, birth date and gender, for the rows still without a person
+-- the hukou child whose ID number the 全国学籍号 is (G + ID) … (the join hashes the few open rows, and reads nothing
+-- of t_hukou when there are none)
+create unlogged table t_reg_by_student_no as
+select o.row_id, h.id_number from t_reg_open o join t_hukou h on h.student_no_key = o.student_no;
+analyze t_reg_by_student_no;
+
+-- … else the only hukou child with the same name, birth date and gender
 create unlogged table t_hukou_nbg as
 select h.name_key, h.birth_date, h.gender, min(h.id_number) as id_number, count(*) as n
 from t_hukou h
-where exists (select 1 from t_reg r where r.person_key is null and r.name_key = h.name_key
-                and r.birth_date = h.birth_date and r.gender = h.gender)
+where exists (select 1 from t_reg_open r where r.name_key = h.name_key and r.birth_date = h.birth_date
+                and r.gender = h.gender
+                and not exists (select 1 from t_reg_by_student_no s where s.row_id = r.row_id))
 group by 1, 2, 3;
 analyze t_hukou_nbg;
 
-update t_reg r set person_key = c.id_number, match_method = 'name_birth_gender'
-from t_hukou_nbg c
-where r.person_key is null and c.n = 1 and c.name_key = r.name_key and c.birth_date = r.birth_date
-  and c.gender = r.gender;
-
-update t_reg set match_method = 'own_key',
-  person_key = coalesce(id_number, 'XJ:' || student_no, 'NBG:' || name_key || '|' || birth_date || '|' || gender)
-where person_key is null;
+update t_reg r set
+  person_key = coalesce(s.id_number, c.id_number, o.id_number, 'XJ:' || o.student_no,
+                        'NBG:' || o.name_key || '|' || o.birth_date || '|' || o.gender),
+  match_method = case when s.id_number is not null then 'student_no'
+                      when c.id_number is not null then 'name_birth_gender' else 'own_key' end
+from t_reg_open o
+left join t_reg_by_student_no s on s.row_id = o.row_id
+left join t_hukou_nbg c on s.row_id is null and c.n = 1 and c.name_key = o.name_key
+  and c.birth_date = o.birth_date and c.gender = o.gender
+where r.ctid = o.row_id;
 
 insert into match.review_queue (province, term, source, file_hash, line, reason, candidates)
 select :province, :term, 'registry', (select registry from t_files), r.line, 'ambiguous_name_birth_gender',
