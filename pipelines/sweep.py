@@ -195,8 +195,10 @@ def update_ledger(settings: Settings, term: str, run_id: str, rebuild_ledger: bo
     return _update(db.engine(settings), settings, Term.parse(term), run_id, rebuild=rebuild_ledger)
 
 
-def refresh_reports(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
-    """The report tables of the term (and of the terms a rebuild redid), and the GX Data Docs so far.
+def refresh_reports(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False,
+                    data_docs: bool = True) -> dict:
+    """The report tables of the term (and of the terms a rebuild redid), and the GX Data Docs so far (unless the
+    caller renders them itself).
 
     The Data Docs (Python, seconds) are rendered while the report tables are computed (one PostgreSQL process): a
     core each."""
@@ -204,10 +206,11 @@ def refresh_reports(settings: Settings, term: str, run_id: str, rebuild_ledger: 
     from .validate import render_data_docs
     out: dict = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcbx-docs") as pool:
-        docs = pool.submit(render_data_docs, settings)
+        docs = pool.submit(render_data_docs, settings) if data_docs else None
         for t in _terms_redone(settings, term, rebuild_ledger):
             out.update(refresh_report_tables(db.engine(settings), settings, t))
-        out["data_docs"] = str(docs.result())
+        if docs:
+            out["data_docs"] = str(docs.result())
     return out
 
 
@@ -269,18 +272,23 @@ def sweep(settings: Settings, term: str, source_dir: str, accept_failures: bool 
 def run_term_steps(summary: dict, settings: Settings, term: str, run_id: str, rebuild_ledger: bool) -> None:
     """The steps after publishing, each timed into summary["stages"]: matching, then the ledger and the report
     tables (one PostgreSQL process each, one after the other) beside the school reconciliation (parallel workers):
-    together they keep both cores of a small server busy."""
-    def step(name: str, fn) -> None:
+    together they keep both cores of a small server busy. The GX Data Docs (Python) are rendered meanwhile, from
+    the start of matching, whose serial statements leave a core free."""
+    from .validate import render_data_docs
+
+    def step(name: str, fn, **kwargs) -> None:
         t0 = time.monotonic()
-        summary[name] = fn(settings, term, run_id, rebuild_ledger=rebuild_ledger)
+        summary[name] = fn(settings, term, run_id, rebuild_ledger=rebuild_ledger, **kwargs)
         summary["stages"][name] = round(time.monotonic() - t0, 2)
 
-    step("match", match)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcbx-reconcile") as pool:  # waits for it on any exit
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kcbx-beside") as pool:  # waits for both on any exit
+        docs = pool.submit(render_data_docs, settings)
+        step("match", match)
         reconciling = pool.submit(step, "reconcile", reconcile_schools)
         step("ledger", update_ledger)
-        step("report", refresh_reports)
+        step("report", refresh_reports, data_docs=False)
         reconciling.result()
+        summary["report"]["data_docs"] = str(docs.result())
 
 
 def apply_inbox(settings: Settings, inbox_dir: str, run_id: str) -> dict:
