@@ -4,11 +4,10 @@ Every function takes settings and small values (term code, paths, file hashes, r
 JSON-serializable dicts, so that Airflow can pass them between tasks without personal data in XComs.
 
     start_run → discover → stage_and_validate (per file) → gate → publish → match → update_ledger
-              → refresh_reports → finish_run
-                                                                        match → reconcile_schools → finish_run
+              → refresh_reports → finish_run, and after match, beside the ledger: reconcile_schools
 
-(`stage_and_validate_all` runs the files' staging and validation side by side, for the CLI; `sweep` runs the school
-reconciliation beside the ledger and the report tables.)
+(`stage_and_validate_all` runs the files' staging and validation side by side, for the CLI; `run_term_steps` the
+steps after publishing.)
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""kcbx_native: the C versions of the normalizers' fast-path tests, installed over their SQL definitions.
+"""kcbx_native: the C versions of the normalizers' fast-path tests, and of the step that picks the repeated values
+of ten million key hashes (kcbx.repeated_in), installed over their SQL definitions.
 
 Loading types every value of every row as COPY writes it (pipelines/load/staging.py), and the tests that tell a
 clean value from one needing the general normalizer (an 18-character ID number, its birth date and check

@@ -1,15 +1,17 @@
 /*
- * kcbx_native: C versions of the normalizers' fast-path tests (sql/functions/normalize.sql).
+ * kcbx_native: C versions of the normalizers' fast-path tests (sql/functions/normalize.sql) and of the final
+ * step of finding repeated keys (sql/functions/repeated_keys.sql).
  *
- * Each function here has the same result as the SQL definition of the same name in normalize.sql, on every input
- * for which that definition does not raise (hanzi_in_set is kcbx.is_simplified_hanzi's test, given the set it
- * tests against); pipelines/native/__init__.py installs them over the SQL definitions where the database server
- * can load this library, and tests/test_native.py checks that every normalizer gives the same results either way. The tests of text shape and calendar run once per value of every loaded row, and
- * in C they cost a few nanoseconds instead of the microsecond of PostgreSQL's regular expressions and casts.
+ * Each function here has the same result as the SQL definition of the same name (in normalize.sql; repeated_in in
+ * repeated_keys.sql), on every input for which that definition does not raise (hanzi_in_set is
+ * kcbx.is_simplified_hanzi's test, given the set it tests against); pipelines/native/__init__.py installs them over
+ * the SQL definitions where the database server can load this library, and tests/test_native.py checks that they
+ * give the same results either way. The tests of text shape and calendar run once per value of every loaded row,
+ * and in C they cost a few nanoseconds instead of the microsecond of PostgreSQL's regular expressions and casts.
  *
- * repeated_in is the final step of kcbx.repeated_hashes (sql/functions/repeated_keys.sql), which finds the keys that
- * repeat among ten million rows: sorting their 64-bit hashes here takes about a second, against several for the
- * SQL definition's grouping of ten million rows.
+ * repeated_in is the final step of kcbx.repeated_hashes, which finds the keys that repeat among ten million rows:
+ * sorting their 64-bit hashes here takes about a second, against several for the SQL definition's grouping of ten
+ * million rows.
  *
  * The functions only read their arguments and never raise (beyond running out of memory).
  */

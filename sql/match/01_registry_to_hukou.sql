@@ -62,9 +62,8 @@ left join t_hukou by_id on by_id.id_number = r.id_number
 where r.province = :province and r.term = :term;
 
 -- The rows no ID number matched are few. They are found once (by parallel workers), with their place in t_reg
--- (ctid) and the hukou child their 全国学籍号 names; the weaker keys are tried on them alone, and t_reg is updated
--- once, at their places: a statement that writes runs in one process, and scanning t_reg's ten million rows for
--- each key took 1.5–2 s.
+-- (ctid); the weaker keys are tried on them alone, and t_reg is updated once, at their places: a statement that
+-- writes runs in one process, and scanning t_reg's ten million rows for each key took 1.5–2 s.
 create unlogged table t_reg_open as
 select ctid as row_id, student_no, id_number, name_key, birth_date, gender from t_reg where person_key is null;
 analyze t_reg_open;
