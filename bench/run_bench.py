@@ -7,8 +7,9 @@
 Prints, per stage, seconds and the peak memory (max RSS) of the sweeping Python process, the bare
 `COPY … FROM STDIN` time of the same files into unlogged text tables (the floor for any system that must read
 the data; timed before and after the sweep, the mean of the two) and the sweep as a multiple of that floor. Uses
-KCBX_DATABASE_URL if set, else the embedded PostgreSQL under bench/.kcbx; each run gets a fresh database. Results go to bench/results/*.json. With -v, the sweep's
-progress lines (each file staged, validated and published, with its time) go to stderr.
+KCBX_DATABASE_URL if set, else the embedded PostgreSQL under bench/.kcbx; each run gets a fresh database. Results
+go to bench/results/*.json. With -v, the sweep's progress lines (each file staged, validated and published, with
+its time) go to stderr.
 """
 from __future__ import annotations
 

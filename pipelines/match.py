@@ -52,11 +52,15 @@ def match_params(settings: Settings, term: Term) -> dict:
             "age_min": settings.school_age_min, "age_max": settings.school_age_max}
 
 
-def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
-    """Prepare the matching transaction of one province and term: its session settings and work schema, the
-    previous results taken out. Returns the files of sql/match/ to run, in order."""
+def _set_session(conn) -> None:
     for setting in SESSION_SETTINGS:
         conn.execute(sa.text(setting))
+
+
+def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
+    """Prepare the matching transaction of one province and term: its session settings and work schema, the
+    previous results taken out. Returns the files of sql/match/ except the school reconciliation, in order."""
+    _set_session(conn)
     schema = work_schema(params["province"])
     conn.execute(sa.text(f"drop schema if exists {schema} cascade"))
     conn.execute(sa.text(f"create schema {schema}"))
@@ -91,8 +95,7 @@ def reconcile_schools(eng: Engine, settings: Settings) -> dict:
     transaction that then drops them. Its term and the number of schools."""
     schema = work_schema(settings.province)
     with eng.begin() as conn:
-        for setting in SESSION_SETTINGS:
-            conn.execute(sa.text(setting))
+        _set_session(conn)
         # t_files holds a row while the work tables do: an unlogged table is emptied when the server restarts
         kept = conn.execute(sa.text("select to_regclass(:t)"), {"t": f"{schema}.t_files"}).scalar()
         term = kept and conn.execute(sa.text(f"select term from {schema}.t_files")).scalar()

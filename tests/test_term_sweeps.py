@@ -5,7 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from pipelines import db
 from pipelines.config import Settings
 from pipelines.errors import KcbxError, LedgerError
 from pipelines.generate import generate
@@ -190,6 +192,15 @@ def test_reconciling_schools_needs_the_work_tables_of_a_matching_and_says_so(swe
     before = rows(settings, "select * from report.school_reconciliation order by term, school_id")
     with pytest.raises(KcbxError, match="^no matching results of province 41 to reconcile .* sweep the term again$"):
         reconcile_schools(settings, "2026-spring", None)
+    # the work tables there but emptied, as a restart leaves unlogged tables
+    with db.engine(settings).begin() as c:
+        c.execute(sa.text("create schema match_work_41; create unlogged table match_work_41.t_files (term text)"))
+    try:
+        with pytest.raises(KcbxError, match="^no matching results of province 41 to reconcile"):
+            reconcile_schools(settings, "2026-spring", None)
+    finally:
+        with db.engine(settings).begin() as c:
+            c.execute(sa.text("drop schema match_work_41 cascade"))
     assert rows(settings, "select * from report.school_reconciliation order by term, school_id") == before
 
 
