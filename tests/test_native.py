@@ -1,6 +1,7 @@
 """kcbx_native, the C versions of the normalizers' fast-path tests: installed where the server can load them, the
 same results as the SQL definitions, and loading goes on with the SQL definitions where they cannot be loaded."""
 import os
+import random
 import shutil
 
 import pytest
@@ -111,8 +112,12 @@ def test_repeated_hashes_are_the_values_found_more_than_once_in_c_and_in_sql(con
     """kcbx.repeated_hashes finds the keys a file or a term holds twice (validation's duplicate rules, matching's
     repeated ID numbers and pupils): every value found more than once, once each, nulls never; the C and the SQL
     final step agree."""
+    # the last case: values over the whole range (every byte of them varies, as in 64-bit hashes), a few repeated
+    rng = random.Random(9)
+    spread = [rng.getrandbits(64) - 2 ** 63 for _ in range(20_000)]
     cases = [[], [None, None], [5], [3, 1, 2, 3, None, 1, 1, -(2 ** 63), -(2 ** 63), 2 ** 63 - 1],
-             list(range(1000)) + list(range(0, 1000, 7)) + [999] * 5]
+             list(range(1000)) + list(range(0, 1000, 7)) + [999] * 5,
+             spread + spread[::3] + [-1, 1, -1, 0, 0, 256, 256, 2 ** 62, 2 ** 62, -(2 ** 62), -(2 ** 62)]]
 
     def found(values):
         return conn.execute(sa.text("select kcbx.repeated_hashes(h) from unnest(cast(:vs as bigint[])) h"),

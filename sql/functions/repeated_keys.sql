@@ -7,7 +7,7 @@
 -- it, so the caller then tells the few rows with such a hash apart by the key itself. Nulls are no key.
 --
 -- Where the server can load the kcbx_native library, migration replaces kcbx.repeated_in with its C version, which
--- sorts the hashes in about a second (pipelines/native/). An array holds at most 134 million hashes.
+-- finds them among ten million in a fifth of a second (pipelines/native/). An array holds at most 134 million hashes.
 create or replace function kcbx.repeated_in(hashes bigint[]) returns bigint[]
 language sql immutable strict parallel safe as $$
   select coalesce(array_agg(h order by h), '{}')
