@@ -126,3 +126,27 @@ def test_registry_rows_without_an_id_number_find_their_child_by_the_student_numb
     methods = Counter(m for p, m in rows(settings, "select person_key, match_method from match.person_term"
                                                    " where term = '2025-autumn'") if p in missing)
     assert set(methods) == {"student_no", "hukou"} and methods["student_no"] >= 20, methods
+
+
+def test_each_person_says_whether_any_registry_row_is_a_primary_graduation_or_junior_high(county_20k):
+    # what makes a non-continuation finding (毕业 in grade 6, and no 在读 or 休学 row in grade 7 or above), kept on
+    # the person's row of the term; the pupils of clean ID numbers and grades, each compared with his registry rows
+    settings, sources, _ = county_20k
+    with open(sources / "2025-autumn" / "registry.csv", encoding="utf-8", newline="") as f:
+        registry = list(csv.DictReader(f))
+    expected, unclean = {}, set()
+    for r in registry:
+        pid, grade, status = r["身份证号"], r["年级"], r["学籍状态"]
+        if not (len(pid) == 18 and pid[:17].isdigit() and grade.isdigit()):
+            unclean.add(pid)
+            continue
+        graduate, junior = expected.get(pid, (False, False))
+        expected[pid] = (graduate or (status == "毕业" and grade == "6"),
+                         junior or (status in ("在读", "休学") and int(grade) >= 7))
+    expected = {pid: flags for pid, flags in expected.items() if pid not in unclean}
+    person = {k: (g, j) for k, g, j in rows(
+        settings, "select person_key, primary_graduate, in_junior_high from match.person_term"
+                  " where term = '2025-autumn' and person_key = any(:p)", p=list(expected))}
+    assert len(person) > 0.99 * len(expected)
+    assert person == {pid: expected[pid] for pid in person}
+    assert sum(g for g, _ in person.values()) >= 20 and sum(j for _, j in person.values()) >= 20

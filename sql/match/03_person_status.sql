@@ -70,7 +70,8 @@ select (select cast(:province as text)) as province, (select cast(:term as text)
   case when p.base = 'enrolled_reported' then p.rep_line else p.reg_line end as evidence_line,
   case when p.base = 'enrolled_reported' then p.rep_school_id end as reported_school_id,
   case when p.base = 'enrolled_reported' then p.rep_match_method end as reported_match_method,
-  p.registry_status
+  p.registry_status, coalesce(p.primary_graduate, false) as primary_graduate,
+  coalesce(p.in_junior_high, false) as in_junior_high
 from (
   select coalesce(h.id_number, r.person_key) as person_key,
     coalesce(h.id_number, r.id_number) as id_number, coalesce(h.id_valid, r.id_valid) as id_valid,
@@ -81,7 +82,7 @@ from (
     r.school_id, r.grade, h.id_number is not null as in_hukou,
     coalesce(r.match_method, 'hukou') as match_method,
     r.line as reg_line, r.registry_status, rep.line as rep_line, rep.school_id as rep_school_id,
-    rep.match_method as rep_match_method, x.evidence as exemption_evidence,
+    rep.match_method as rep_match_method, x.evidence as exemption_evidence, r.primary_graduate, r.in_junior_high,
     case
       when coalesce(r.dead, false) or d.id_number is not null or h.hukou_status = '死亡' then 'deceased'
       when rep.line is not null then 'enrolled_reported'

@@ -9,9 +9,8 @@ create unlogged table t_candidate as
 select p.person_key, p.id_number, p.id_valid, p.name, p.gender, p.birth_date, p.region_code, p.school_id, p.grade,
   p.status, p.in_hukou, p.match_method,
   match.status_evidence(p, (select registry from t_files), (select roster from t_files)) as evidence,
-  coalesce(r.primary_graduate, false) as primary_graduate, coalesce(r.in_junior_high, false) as in_junior_high
+  p.primary_graduate, p.in_junior_high
 from match.person_term p
-left join t_reg_person r on r.person_key = p.person_key
 where p.province = :province and p.term = :term and p.school_age
   and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out');
 analyze t_candidate;
