@@ -22,10 +22,11 @@ from sqlalchemy.engine import Connection
 from ..db import exec_script, sql_literal
 from ..sources import SOURCES, Column, Source
 
-# kind → (typed columns it produces: [(name, sql type, expression over the raw value)])
+# kind → (typed columns it produces: [(name, sql type, expression over the raw value)]); id_valid is never null, as
+# in core, so that a staged file is a core partition without a scan to prove it (sql/migrations/0220)
 _TYPED = {
     "id": lambda c: [("id_number", "text", "kcbx.norm_id({r})"),
-                     ("id_valid", "boolean", "kcbx.raw_id_valid({r})")],
+                     ("id_valid", "boolean not null", "kcbx.raw_id_valid({r})")],
     "name": lambda c: [(c.name, "text", "kcbx.norm_name({r})"), ("name_key", "text", "kcbx.name_key({r})")],
     "gender": lambda c: [(c.name, "text", "kcbx.norm_gender({r})")],
     "date": lambda c: [(c.name, "date", "kcbx.parse_date({r})")],
@@ -74,6 +75,10 @@ def create_file_partition(conn: Connection, source: str, province: str, term: st
     conn.execute(sa.text(f"drop table if exists {parent}"))
     conn.execute(sa.text(f"create table {parent} partition of staging.{source}_{province}"
                          f" for values in ({sql_literal(file_hash)}) partition by range (line)"))
+    # the check core's partition of the term needs, made while the table is empty and kept by every row COPY writes:
+    # publishing then has no scan to make (sql/migrations/0220_publish_without_a_scan.sql)
+    conn.execute(sa.text(f"alter table {parent} add constraint province_term"
+                         f" check (province = {sql_literal(province)} and term = {sql_literal(term)})"))
     leaves = []
     for i, first in enumerate(first_lines):
         leaf, upper = f"{parent}_{i}", (str(first_lines[i + 1]) if i + 1 < len(first_lines) else "maxvalue")
