@@ -10,8 +10,8 @@
  * and in C they cost a few nanoseconds instead of the microsecond of PostgreSQL's regular expressions and casts.
  *
  * repeated_in is the final step of kcbx.repeated_hashes, which finds the keys that repeat among ten million rows:
- * a radix sort of their 64-bit hashes here takes a few tenths of a second, against several seconds for the SQL
- * definition's grouping of ten million rows.
+ * it picks the 64-bit hashes that repeat among ten million in a fifth of a second (repeated_values), against several
+ * seconds for the SQL definition's grouping of ten million rows.
  *
  * The functions only read their arguments and never raise (beyond running out of memory).
  */
