@@ -284,9 +284,14 @@ def test_a_staged_file_has_the_constraints_of_its_core_partition_before_it_is_pu
               " where conrelid = cast(:t as regclass) and contype = 'c'")
     table = file_partition("registry", "41", staged.file_hash)
     with eng.connect() as c:
-        core_not_null = c.execute(sa.text(not_null), {"t": "core.registry"}).scalar()
-        assert set(core_not_null) == {"province", "term", "file_hash", "line", "id_valid"}
-        assert set(core_not_null) <= set(c.execute(sa.text(not_null), {"t": table}).scalar())
+        assert set(c.execute(sa.text(not_null), {"t": "core.registry"}).scalar()) == {
+            "province", "term", "file_hash", "line", "id_valid"}
+        # every source's staged table, as staging makes it from the source definitions, and this file's
+        for source in SOURCES:
+            assert set(c.execute(sa.text(not_null), {"t": f"core.{source}"}).scalar()) <= set(
+                c.execute(sa.text(not_null), {"t": f"staging.{source}"}).scalar()), source
+        assert set(c.execute(sa.text(not_null), {"t": "core.registry"}).scalar()) <= set(
+            c.execute(sa.text(not_null), {"t": table}).scalar())
         assert c.execute(sa.text(checks), {"t": table}).scalar() == [
             "province_term: CHECK (((province = '41'::text) AND (term = '2025-autumn'::text)))"]
     publish_staged(eng, settings, TERM, staged, None)

@@ -6,8 +6,9 @@
 -- while it is empty (pipelines/load/staging.py: every NOT NULL column of core, id_valid included, is NOT NULL in
 -- staging, and the file's table has the check `province_term`), and COPY checks each row as it writes it. So the
 -- constraints a table already has are not added again: a staged file is attached without a scan; matching's work
--- table, made by CREATE TABLE … AS, still gets them in one scan. Whatever the table holds, ATTACH PARTITION itself
--- reads it when its constraints do not imply the partition's bounds.
+-- table, made by CREATE TABLE … AS, still gets them in one scan. The check is known by its name: should a table's
+-- `province_term` say another province or term, ATTACH PARTITION, finding that it does not imply the partition's
+-- bounds, reads the rows itself (and refuses them if they are not of that province and term).
 create or replace function core.attach_as_partition(p_source text, p_province text, p_term text, p_table regclass)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
@@ -19,9 +20,7 @@ begin
   from pg_attribute a
   join pg_attribute w on w.attrelid = p_table and w.attname = a.attname and not w.attisdropped and not w.attnotnull
   where a.attrelid = format('%I.%I', t[1], t[2])::regclass and a.attnum > 0 and not a.attisdropped and a.attnotnull;
-  if not exists (select 1 from pg_constraint where conrelid = p_table and conname = 'province_term'
-                 and pg_get_constraintdef(oid) = format('CHECK (((province = %L::text) AND (term = %L::text)))',
-                                                        p_province, p_term)) then
+  if not exists (select 1 from pg_constraint where conrelid = p_table and conname = 'province_term') then
     changes := changes || format('add constraint province_term check (province = %L and term = %L)', p_province,
                                  p_term);
   end if;
