@@ -123,9 +123,20 @@ def test_registry_rows_without_an_id_number_find_their_child_by_the_student_numb
     missing = {pid for pid, r in truth(sources, "2025-autumn").items()
                if "missing_id_registry" in r["hard_case"].split(";")}
     # (a child without a registry row, out of school, is matched by nothing but the hukou: match_method 'hukou')
-    methods = Counter(m for p, m in rows(settings, "select person_key, match_method from match.person_term"
-                                                   " where term = '2025-autumn'") if p in missing)
+    method_of = {p: m for p, m in rows(settings, "select person_key, match_method from match.person_term"
+                                                 " where term = '2025-autumn'") if p in missing}
+    methods = Counter(method_of.values())
     assert set(methods) == {"student_no", "hukou"} and methods["student_no"] >= 20, methods
+    # each such pupil is one person, in the hukou, described by his hukou row (name, region) and his registry row
+    # (school): the registry row found the child by a weaker key, after the ID numbers were joined
+    with open(sources / "2025-autumn" / "hukou.csv", encoding="utf-8", newline="") as f:
+        hukou = {r["身份证号"]: (r["姓名"], r["户籍地区划代码"][:6]) for r in csv.DictReader(f)}
+    found = rows(settings, "select person_key, in_hukou, name, region_code, school_id is not null,"
+                           " evidence_line is not null from match.person_term"
+                           " where term = '2025-autumn' and match_method = 'student_no'")
+    assert {p for p, *_ in found} >= {p for p, m in method_of.items() if m == "student_no"}
+    assert all((in_hukou, name, region, school, line) == (True, *hukou[p], True, True)
+               for p, in_hukou, name, region, school, line in found), found[:3]
 
 
 def test_each_person_says_whether_any_registry_row_is_a_primary_graduation_or_junior_high(county_20k):
