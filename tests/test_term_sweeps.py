@@ -251,6 +251,24 @@ def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_sch
     assert all(diff == 0 for s, (_, _, diff) in counts.items() if s != schools["here"])
 
 
+def test_a_pupil_whose_school_also_lists_him_transferred_out_is_counted_once_as_registered_there(
+        session_database, tmp_path_factory):
+    # the school's registry has the pupil twice: 在读 and, on a later line, 转出 (registered twice by mistake)
+    edited = {}
+
+    def edit(files):
+        registry = files["registry"]
+        row = next(r for r in registry if r["学籍状态"] == "在读" and r["学校标识码"].startswith("41"))
+        edited["school"] = row["学校标识码"]
+        edited["count"] = sum(r["学籍状态"] == "在读" and r["学校标识码"] == row["学校标识码"] for r in registry)
+        registry.append({**row, "学籍状态": "转出"})
+
+    settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("twice_at_school"), edit, False)
+    counts = rows(settings, "select registry_count, unexplained_difference from report.school_reconciliation"
+                            " where term = '2025-autumn' and school_id = :s", s=edited["school"])
+    assert counts == [(edited["count"], 0)]
+
+
 def test_a_roster_row_with_the_registry_rows_mistyped_id_finds_the_pupil_by_that_id(
         session_database, tmp_path_factory):
     # the school typed the same wrong ID number as the registry (whose row found its hukou child by 学籍号), and

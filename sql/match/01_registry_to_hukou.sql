@@ -60,7 +60,7 @@ select r.line, r.student_no, r.id_number, r.id_valid, r.name, r.name_key, r.gend
     | ((by_id.id_number is not null)::int << 9) as flags,
   -- (a constant in the select list would make the one process that writes the rows copy each of them again to add
   -- it, ten million rows: about 6 s; a value computed once, as here, is passed to the parallel workers)
-  (select 1::bigint) as n_rows, (select true) as speaks
+  (select 1::bigint) as n_rows, (select true) as speaks, (select true) as first_at_school
 from core.registry r
 cross join lateral (select coalesce(left(r.school_region_code, 2) = :province, false) as in_province) p
 left join t_hukou by_id on by_id.id_number = r.id_number
@@ -121,10 +121,15 @@ analyze t_reg;
 create unlogged table t_reg_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_reg;
 
-update t_reg r set speaks = s.rn = 1, n_rows = s.n_rows, flags = s.flags, id_valid = s.id_valid
+update t_reg r set speaks = s.rn = 1, n_rows = s.n_rows, flags = s.flags, id_valid = s.id_valid,
+  first_at_school = s.first_at_school
 from (
   select line, row_number() over w as rn, count(*) over w as n_rows, bit_or(flags) over w as flags,
-    bool_or(id_valid) over w as id_valid
+    bool_or(id_valid) over w as id_valid,
+    -- the row that registers the pupil at its school (an in-province 在读 row first), for 06's school counts
+    row_number() over (partition by person_key, school_id
+                       order by in_province and registry_status = '在读' desc, school_region_code, line) = 1
+      as first_at_school
   from t_reg where hashtextextended(person_key, 0) in (select key_hash from t_reg_repeated)
   window w as (partition by person_key
                order by case when in_province and registry_status = '在读' then 0
