@@ -116,8 +116,9 @@ analyze t_reg;
 -- number, so that number is the person's key), and the row that speaks for the pupil (an in-province 在读 row
 -- first, then 休学, then the first line; a term's registry is one file, so its line numbers are unique). A person
 -- with one row is that row, as it is. Only the rows of the few people with several are sorted by person, for a
--- window over each person's rows (see t_hukou for the two steps): they get the person's flags, row count and ID
--- validity, and all but the one that speaks stop speaking. t_reg_person is the rows that speak.
+-- window over each person's rows (see t_hukou_shadowed for the two steps): they get the person's flags, row count
+-- and ID validity, each learns whether it is the person's first row at its school (for 06), and all but the one
+-- that speaks stop speaking. t_reg_person is the rows that speak.
 create unlogged table t_reg_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_reg;
 

@@ -10,7 +10,7 @@
 -- the roster rows that report a pupil, with the pupil's first line (whose school and match speak for the pupil)
 -- and each pupil's first line at each school (06 counts a pupil once per school). A pupil on one roster row is
 -- both, as 02 made it; only the rows of pupils on several are sorted, for the two windows (the two steps of 01's
--- t_hukou), and updated. t_reported is the rows that report a pupil.
+-- t_hukou_shadowed), and updated. t_reported is the rows that report a pupil.
 create unlogged table t_roster_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_roster
 where person_key is not null;
