@@ -305,3 +305,26 @@ def test_an_id_number_on_two_hukou_rows_is_one_person_described_by_the_first(ses
     assert person == [(edited["name"], True)]
     assert scalar(settings, "select count(*) from audit.row_issues where source = 'hukou'"
                             " and rule = 'duplicate_person'") == 2
+
+
+def test_pupils_of_the_province_no_hukou_row_lists_are_persons_of_their_own(session_database, tmp_path_factory):
+    # two pupils of the county's schools have no hukou row (their hukou is elsewhere): one reported at school, one
+    # not; each is a person with the registry's facts, as the registry row keeps its own key
+    edited = {}
+
+    def edit(files):
+        registry, roster, hukou = files["registry"], files["roster"], files["hukou"]
+        reported = {r["身份证号"] for r in roster}
+        pupils = [r for r in registry if r["学籍状态"] == "在读" and r["学校区划代码"].startswith("41")]
+        a = next(r for r in pupils if r["身份证号"] in reported)
+        b = next(r for r in reversed(pupils) if r["身份证号"] in reported)
+        files["roster"] = [r for r in roster if r["身份证号"] != b["身份证号"]]
+        files["hukou"] = [h for h in hukou if h["身份证号"] not in (a["身份证号"], b["身份证号"])]
+        edited.update(a=(a["身份证号"], a["姓名"], a["学校区划代码"][:6]), b=(b["身份证号"], b["姓名"], b["学校区划代码"][:6]))
+
+    settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("no_hukou_row"), edit, False)
+    found = {p: rest for p, *rest in rows(
+        settings, "select person_key, name, region_code, in_hukou, match_method, status from match.person_term"
+                  " where term = '2025-autumn' and person_key in (:a, :b)", a=edited["a"][0], b=edited["b"][0])}
+    assert found == {edited["a"][0]: [*edited["a"][1:], False, "own_key", "enrolled_reported"],
+                     edited["b"][0]: [*edited["b"][1:], False, "own_key", "enrolled_not_reported"]}
