@@ -320,7 +320,7 @@ def test_pupils_of_the_province_no_hukou_row_lists_are_persons_of_their_own(sess
         b = next(r for r in reversed(pupils) if r["身份证号"] in reported)
         files["roster"] = [r for r in roster if r["身份证号"] != b["身份证号"]]
         files["hukou"] = [h for h in hukou if h["身份证号"] not in (a["身份证号"], b["身份证号"])]
-        edited.update(a=(a["身份证号"], a["姓名"], a["学校区划代码"][:6]), b=(b["身份证号"], b["姓名"], b["学校区划代码"][:6]))
+        edited.update({k: (r["身份证号"], r["姓名"], r["学校区划代码"][:6]) for k, r in (("a", a), ("b", b))})
 
     settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("no_hukou_row"), edit, False)
     found = {p: rest for p, *rest in rows(

@@ -60,7 +60,7 @@ select r.line, r.student_no, r.id_number, r.id_valid, r.name, r.name_key, r.gend
     | ((by_id.id_number is not null)::int << 9) as flags,
   -- (a constant in the select list would make the one process that writes the rows copy each of them again to add
   -- it, ten million rows: about 6 s; a value computed once, as here, is passed to the parallel workers)
-  (select 1::bigint) as n_rows, (select true) as speaks, (select true) as first_at_school
+  (select true) as speaks, (select true) as first_at_school
 from core.registry r
 cross join lateral (select coalesce(left(r.school_region_code, 2) = :province, false) as in_province) p
 left join t_hukou by_id on by_id.id_number = r.id_number
@@ -116,16 +116,15 @@ analyze t_reg;
 -- number, so that number is the person's key), and the row that speaks for the pupil (an in-province 在读 row
 -- first, then 休学, then the first line; a term's registry is one file, so its line numbers are unique). A person
 -- with one row is that row, as it is. Only the rows of the few people with several are sorted by person, for a
--- window over each person's rows (see t_hukou_shadowed for the two steps): they get the person's flags, row count
--- and ID validity, each learns whether it is the person's first row at its school (for 06), and all but the one
+-- window over each person's rows (see t_hukou_shadowed for the two steps): they get the person's flags and ID
+-- validity, each learns whether it is the person's first row at its school (for 06), and all but the one
 -- that speaks stop speaking. t_reg_person is the rows that speak.
 create unlogged table t_reg_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_reg;
 
-update t_reg r set speaks = s.rn = 1, n_rows = s.n_rows, flags = s.flags, id_valid = s.id_valid,
-  first_at_school = s.first_at_school
+update t_reg r set speaks = s.rn = 1, flags = s.flags, id_valid = s.id_valid, first_at_school = s.first_at_school
 from (
-  select line, row_number() over w as rn, count(*) over w as n_rows, bit_or(flags) over w as flags,
+  select line, row_number() over w as rn, bit_or(flags) over w as flags,
     bool_or(id_valid) over w as id_valid,
     -- the row that registers the pupil at its school (an in-province 在读 row first), for 06's school counts
     row_number() over (partition by person_key, school_id
@@ -141,7 +140,7 @@ where s.line = r.line;
 
 create view t_reg_person as
 select person_key, line, school_id, grade, school_region_code as school_region, registry_status, match_method,
-  id_number, name, name_key, gender, birth_date, id_valid, n_rows,
+  id_number, name, name_key, gender, birth_date, id_valid,
   flags & 1 > 0 as dead, flags & 2 > 0 as enrolled_here, flags & 4 > 0 as on_leave, flags & 8 > 0 as elsewhere,
   flags & 16 > 0 as completed, flags & 32 > 0 as primary_graduate, flags & 64 > 0 as in_junior_high,
   flags & 128 > 0 as transferred, flags & 256 > 0 as any_in_province, flags & 512 > 0 as matched_by_id

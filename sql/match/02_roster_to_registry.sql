@@ -18,7 +18,7 @@ select ro.line, ro.school_id, ro.student_no, ro.id_number, ro.name, ro.name_key,
   coalesce(by_id.person_key, other_id.person_key) as person_key,
   case when coalesce(by_id.person_key, other_id.person_key) is not null then 'id' end as match_method,
   -- whether the row is its pupil's first, and the pupil's first at its school: true for a pupil on one row; 03
-  -- sets them on the rows of pupils on several (values computed once: see n_rows in 01's t_reg)
+  -- sets them on the rows of pupils on several (values computed once: see speaks in 01's t_reg)
   (select true) as first_line, (select true) as first_at_school
 from core.roster ro
 left join t_reg_person by_id on by_id.person_key = ro.id_number and by_id.matched_by_id

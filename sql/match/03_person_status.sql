@@ -54,7 +54,7 @@ analyze t_dead_before;
 -- One row per person: this table becomes the term's partition of match.person_term (its columns are that table's,
 -- in order, with their types). A CREATE TABLE … AS runs its query in parallel workers, and the subquery is flattened
 -- into the outer select (no OFFSET 0 fence), so every expression is computed by the workers below the Gather (the
--- province and term too: see n_rows in 01's t_reg); the rows are written once (a table made in this transaction
+-- province and term too: see speaks in 01's t_reg); the rows are written once (a table made in this transaction
 -- skips the WAL with wal_level minimal). 04 and 06 read what else they need from the other work tables. Written
 -- once and analyzed on attach, it has autovacuum off, as the published files have (sql/migrations/0190): a pass
 -- over ten million fresh rows would take a core from the ledger and the report that follow.
