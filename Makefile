@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/kcbx demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadscope tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_bench --children $${CHILDREN:-1000000} --second-term

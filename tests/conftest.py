@@ -1,13 +1,17 @@
 """Fixtures: a real PostgreSQL for every test.
 
 With KCBX_DATABASE_URL set, tests create their databases on that server (the role needs CREATEDB); otherwise on
-the embedded server kept under .kcbx/test-pg. One migrated template database is made per session and every test
-that asks for `settings` gets a fresh copy of it, so tests never see each other's rows.
+the embedded server kept under .kcbx/test-pg. One migrated template database is made per session (per worker
+under `pytest -n`) and every test that asks for `settings` gets a fresh copy of it, so tests never see each other's
+rows. Starting the server and migrating a template take a lock file, so parallel workers do not both restart the
+server to tune it or both create the cluster's roles.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,11 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = f"kcbx_tmpl_{os.getpid()}"
 
 
+@contextmanager
+def _one_worker_at_a_time():
+    lock = ROOT / ".kcbx" / "test-pg.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
 def _admin_url() -> str:
     url = os.environ.get("KCBX_DATABASE_URL")
     if url:
         return url
-    return db.embedded_url(ROOT / ".kcbx" / "test-pg", database="postgres")
+    with _one_worker_at_a_time():
+        return db.embedded_url(ROOT / ".kcbx" / "test-pg", database="postgres")
 
 
 def _with_db(url: str, name: str) -> str:
@@ -53,7 +67,8 @@ def template_url(pg_admin_url):
     _admin_exec(pg_admin_url, db.CREATE_DATABASE.format(name=TEMPLATE))
     url = _with_db(pg_admin_url, TEMPLATE)
     eng = db.engine(url)
-    db.migrate(eng)
+    with _one_worker_at_a_time():
+        db.migrate(eng)
     eng.dispose()
     db._engine.cache_clear()
     yield url

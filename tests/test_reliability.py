@@ -99,9 +99,9 @@ def test_losing_the_database_mid_run_fails_cleanly_and_the_next_run_succeeds(cou
     settings = Settings(data_dir=tmp_path / "data", database_url=new_database(), province="41")
     run = start_paused_at_match(settings, county)
     deadline = time.time() + 120
-    while time.time() < deadline and not rows(settings, "select 1 from pg_stat_activity where application_name"
-                                                        " = 'kcbx' and pid <> pg_backend_pid()"
-                                                        " and state = 'idle in transaction'"):  # paused at match
+    paused_at_match = ("select 1 from pg_stat_activity where application_name = 'kcbx' and pid <> pg_backend_pid()"
+                       " and datname = current_database() and state = 'idle in transaction'")
+    while time.time() < deadline and not rows(settings, paused_at_match):
         time.sleep(0.3)
     rows(settings, "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'kcbx'"
                    " and pid <> pg_backend_pid() and datname = current_database()")
