@@ -161,3 +161,22 @@ def test_each_person_says_whether_any_registry_row_is_a_primary_graduation_or_ju
     assert len(person) > 0.99 * len(expected)
     assert person == {pid: expected[pid] for pid in person}
     assert sum(g for g, _ in person.values()) >= 20 and sum(j for _, j in person.values()) >= 20
+
+
+def test_each_finding_carries_the_poverty_household_and_special_groups_listing_its_id_number(county_20k):
+    # comparison 3 and the special-group check, against the two lists as the files give them
+    settings, sources, _ = county_20k
+    term = "2026-spring"
+    with open(sources / term / "poverty.csv", encoding="utf-8", newline="") as f:
+        poverty = {}
+        for r in csv.DictReader(f):
+            poverty[r["身份证号"]] = min(poverty.get(r["身份证号"], r["户类型"]), r["户类型"])
+    with open(sources / term / "special_groups.csv", encoding="utf-8", newline="") as f:
+        groups = {}
+        for r in csv.DictReader(f):
+            groups.setdefault(r["身份证号"], set()).add(r["类别"])
+    found = rows(settings, "select coalesce(id_number, person_key), is_poverty, household_type, special_groups"
+                           " from match.findings where term = :t and case_type <> 'national_suspect'", t=term)
+    assert sum(p for _, p, _, _ in found) >= 20 and sum(bool(g) for *_, g in found) >= 20
+    assert [(k, p, t, sorted(g)) for k, p, t, g in found] == [
+        (k, k in poverty, poverty.get(k), sorted(groups.get(k, ()))) for k, *_ in found]

@@ -24,6 +24,8 @@ group by id_number;
 analyze t_graduate;
 
 -- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers)
+-- (the poverty and special-group lists grouped for the candidates' ID numbers only: a few thousand rows against a
+-- million)
 create unlogged table t_findings as
 select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
   f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
@@ -39,11 +41,13 @@ from (
 ) f
 left join (
   select id_number, min(household_type) as household_type from core.poverty
-  where province = :province and term = :term and id_number is not null group by 1
+  where province = :province and term = :term
+    and id_number in (select coalesce(id_number, person_key) from t_candidate) group by 1
 ) pov on pov.id_number = coalesce(f.id_number, f.person_key)
 left join (
   select id_number, array_agg(distinct category order by category) as groups from core.special_groups
-  where province = :province and term = :term and id_number is not null group by 1
+  where province = :province and term = :term
+    and id_number in (select coalesce(id_number, person_key) from t_candidate) group by 1
 ) sg on sg.id_number = coalesce(f.id_number, f.person_key)
 where f.case_type is not null;
 
