@@ -24,8 +24,7 @@ group by id_number;
 analyze t_graduate;
 
 -- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers)
--- (the poverty and special-group lists grouped for the candidates' ID numbers only: a few thousand rows against a
--- million)
+-- (the poverty and special-group lists grouped for the candidates' ID numbers only: a few percent of their rows)
 create unlogged table t_findings as
 select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
   f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
