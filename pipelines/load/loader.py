@@ -160,16 +160,20 @@ def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, str
 
 def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: Path, run_id: str) -> StagedFile:
     src = SOURCES[source]
-    file_hash = sha256_file(path)
+    # the file's hash and its encoding check (which reads the whole file too) at once: hashlib lets go of the GIL
+    with ThreadPoolExecutor(1, thread_name_prefix="kcbx-hash") as pool:
+        hashing = pool.submit(sha256_file, path)
+        stream = open_rows(path, src, settings)
+        file_hash = hashing.result()
     key = {"p": settings.province, "t": term.code, "s": source, "h": file_hash}
     with eng.connect() as c:
         status = c.execute(sa.text("select status from audit.file_manifest where province = :p and term = :t"
                                    " and source = :s and file_hash = :h"), key).scalar()
     if status == "published":
+        stream.close()
         log.info("%s: already published for %s (sha256 %s…), nothing to do", path.name, term, file_hash[:12])
         return StagedFile(source, path.name, path, file_hash, 0, 0, None, "", None, already_published=True)
 
-    stream = open_rows(path, src, settings)
     if stream.ignored_headers:
         log.info("%s: ignoring columns %s", path.name, ", ".join(stream.ignored_headers))
     archived = archive_file(path, file_hash, settings.archive_dir)
