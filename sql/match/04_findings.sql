@@ -9,7 +9,8 @@ create unlogged table t_candidate as
 select p.person_key, p.id_number, p.id_valid, p.name, p.gender, p.birth_date, p.region_code, p.school_id, p.grade,
   p.status, p.in_hukou, p.match_method,
   match.status_evidence(p, (select registry from t_files), (select roster from t_files)) as evidence,
-  p.primary_graduate, p.in_junior_high
+  p.primary_graduate, p.in_junior_high,
+  coalesce(p.id_number, p.person_key) as list_key  -- what the poverty and special-group lists know the child by
 from match.person_term p
 where p.province = :province and p.term = :term and p.school_age
   and p.status in ('enrolled_not_reported', 'not_enrolled', 'transferred_out');
@@ -23,8 +24,8 @@ where province = :province and term = :term and graduation_year between :school_
 group by id_number;
 analyze t_graduate;
 
--- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers)
--- (the poverty and special-group lists grouped for the candidates' ID numbers only: a few percent of their rows)
+-- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers; the
+-- poverty and special-group lists grouped for the candidates only, a few percent of their rows)
 create unlogged table t_findings as
 select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
   f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
@@ -40,14 +41,12 @@ from (
 ) f
 left join (
   select id_number, min(household_type) as household_type from core.poverty
-  where province = :province and term = :term
-    and id_number in (select coalesce(id_number, person_key) from t_candidate) group by 1
-) pov on pov.id_number = coalesce(f.id_number, f.person_key)
+  where province = :province and term = :term and id_number in (select list_key from t_candidate) group by 1
+) pov on pov.id_number = f.list_key
 left join (
   select id_number, array_agg(distinct category order by category) as groups from core.special_groups
-  where province = :province and term = :term
-    and id_number in (select coalesce(id_number, person_key) from t_candidate) group by 1
-) sg on sg.id_number = coalesce(f.id_number, f.person_key)
+  where province = :province and term = :term and id_number in (select list_key from t_candidate) group by 1
+) sg on sg.id_number = f.list_key
 where f.case_type is not null;
 
 insert into match.findings (province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date,
