@@ -1,14 +1,15 @@
 """A step's SQL statement by statement, with timings and query plans, on a database a benchmark has swept.
 
-    .venv/bin/python -m bench.explain_step --children 1000000 [--top 6] [--step match|ledger] [--term T]
+    .venv/bin/python -m bench.explain_step --children 1000000 [--top 6] [--step match|ledger|report] [--term T]
 
-Runs every statement of sql/<step>/0*.sql in order, in one transaction, as `EXPLAIN (ANALYZE)` where it can, on the
+Runs every statement of sql/<step>/*.sql in order, in one transaction, as `EXPLAIN (ANALYZE)` where it can, on the
 database `bench.run_bench` left behind (kcbx_bench_<children>), then rolls back. Prints the time of each file and
 the plans of the slowest statements; writes them to bench/results/<step>_plans_<children>.txt.
 
 The ledger the benchmark left already holds the term, so `--step ledger` shows a re-run; `--step ledger --rebuild`
 first takes the ledger work of that term and of every newer one out with ledger.rebuild_from, as a rebuild does, in
 the same transaction, and so shows the term's ledger as its sweep did it (for the first term: a first sweep's).
+`--step match` ends with the school reconciliation, which the sweep runs in a transaction of its own after matching.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ import sqlalchemy as sa
 from pipelines import SQL_DIR, db
 from pipelines.config import Settings
 from pipelines.ledger import SWEEP_STEPS, begin_ledger
-from pipelines.match import MATCH_TABLES, begin_matching, match_params
+from pipelines.match import MATCH_TABLES, SCHOOL_RECONCILIATION, begin_matching, match_params
+from pipelines.report import SESSION_SETTINGS as REPORT_SESSION, report_params
 from pipelines.terms import Term
 
 from .run_bench import TERM
@@ -39,7 +41,8 @@ def statements(sql: str) -> list[str]:
 def run(children: int, top: int, data: Path, step: str = "match", term: str = TERM, rebuild: bool = False) -> str:
     admin = os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
     url = admin.replace("/postgres?", f"/kcbx_bench_{children}?", 1)
-    params = {**match_params(Settings(province="41"), Term.parse(term)), "run_id": None}
+    settings = Settings(province="41")
+    params = {**match_params(settings, Term.parse(term)), **report_params(settings, Term.parse(term)), "run_id": None}
     timed: list[tuple[float, str, str, str]] = []
     per_file: dict[str, float] = {}
     with db.engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -48,7 +51,13 @@ def run(children: int, top: int, data: Path, step: str = "match", term: str = TE
             conn.execute(sa.text(f"vacuum {table}"))
     with db.engine(url).connect() as conn, conn.begin() as txn:
         if step == "match":
-            files = begin_matching(conn, params)
+            reconciliation = ("delete from report.school_reconciliation where province = :province and term = :term;"
+                              + SCHOOL_RECONCILIATION.read_text(encoding="utf-8"))
+            files = begin_matching(conn, params) + [(SCHOOL_RECONCILIATION, reconciliation)]
+        elif step == "report":
+            for setting in REPORT_SESSION:
+                conn.execute(sa.text(setting))
+            files = [(path, path.read_text(encoding="utf-8")) for path in sorted((SQL_DIR / "report").glob("*.sql"))]
         else:
             begin_ledger(conn, params, rebuild)
             if rebuild:
@@ -86,7 +95,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--children", type=int, default=1_000_000)
     p.add_argument("--top", type=int, default=6)
-    p.add_argument("--step", choices=["match", "ledger"], default="match")
+    p.add_argument("--step", choices=["match", "ledger", "report"], default="match")
     p.add_argument("--term", default=TERM)
     p.add_argument("--data", default="bench/data")
     p.add_argument("--rebuild", action="store_true", help="with --step ledger: the term's ledger as its sweep did it")

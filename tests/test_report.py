@@ -96,6 +96,67 @@ def test_median_days_to_closure_per_county_city_and_province(settings):
                    ("province", "410000"): Decimal("184")}
 
 
+def test_breakdowns_count_each_case_by_what_the_ledger_knew_as_of_the_term(settings):
+    """Each case counts once under each dimension, by its latest case term, event and follow-up reason of the term
+    or before: nothing recorded in a later term, no case opened after it."""
+    eng = db.prepare(settings)
+
+    def open_case(c, key, county, case_type, term):
+        cid = c.execute(sa.text(
+            "insert into ledger.cases (province, person_key, opened_term, case_type, id_number, name, region_code)"
+            " values ('41', :k, :t, :ct, :k, '李四', :c) returning case_id"),
+            {"k": key, "t": term, "ct": case_type, "c": county}).scalar()
+        event(c, cid, term, "suspected")
+        return cid
+
+    def event(c, cid, term, to):
+        c.execute(sa.text("select ledger.append_event(:i, :t, :to, 'sweep', null, '{}', null, :key)"),
+                  {"i": cid, "t": term, "to": to, "key": f"{to}:{cid}:{term}"})
+
+    def seen(c, cid, term, county, school, grade, household, groups):
+        c.execute(sa.text("insert into ledger.case_terms (case_id, term, province, region_code, school_id, grade,"
+                          " household_type, special_groups) values (:i, :t, '41', :c, :s, :g, :h, :sg)"),
+                  {"i": cid, "t": term, "c": county, "s": school, "g": grade, "h": household, "sg": groups})
+
+    def followup(c, cid, term, line, on, reason):
+        c.execute(sa.text("insert into ledger.case_followups (case_id, term, file_hash, line, kind, recorded_on,"
+                          " reason) values (:i, :t, 'f', :l, '核查', :on, :r)"),
+                  {"i": cid, "t": term, "l": line, "on": on, "r": reason})
+
+    with eng.begin() as c:
+        x1 = open_case(c, "X1", "410102", "dropout", "2025-spring")           # open since the spring
+        seen(c, x1, "2025-spring", "410102", "S1", 7, "脱贫户", ["留守儿童"])
+        seen(c, x1, T, "410102", "S2", 8, "脱贫户", ["留守儿童", "残疾儿童"])
+        seen(c, x1, "2026-spring", "410102", "S3", 8, "一般户", [])
+        followup(c, x1, "2025-spring", 1, "2025-04-01", "厌学")
+        followup(c, x1, T, 2, "2025-10-01", "外出务工")
+        followup(c, x1, "2026-spring", 3, "2026-04-01", "其他")
+        event(c, x1, "2026-spring", "closed")                                   # later: still open as of T
+        x2 = open_case(c, "X2", "410102", "out_of_school", T)                   # opened and closed in T
+        seen(c, x2, T, "410102", None, None, None, [])
+        event(c, x2, T, "closed")
+        open_case(c, "X5", "410102", "dropout", T)                              # no case term: the case's county
+        x4 = open_case(c, "X4", "410302", "dropout", "2025-spring")             # closed before T
+        seen(c, x4, "2025-spring", "410302", "S4", 5, None, None)
+        event(c, x4, "2025-spring", "closed")
+        open_case(c, "X3", "410102", "dropout", "2026-spring")                  # opened after T
+    refresh_report_tables(eng, settings, Term.parse(T))
+    got = {(county, dim, value): (o, n, cl) for county, dim, value, o, n, cl in rows(
+        settings, "select region_code, dimension, value, open_cases, new_cases, closed_cases"
+                  " from report.case_breakdowns where term = :t", t=T)}
+    # (open, new, closed in T) per county, dimension and value
+    assert got == {
+        ("410102", "case_type", "dropout"): (2, 1, 0), ("410102", "case_type", "out_of_school"): (0, 1, 1),
+        ("410102", "reason", "外出务工"): (1, 0, 0), ("410102", "reason", "未分类"): (1, 2, 1),
+        ("410102", "household_type", "脱贫户"): (1, 0, 0), ("410102", "household_type", "非脱贫户"): (1, 2, 1),
+        ("410102", "grade", "8"): (1, 0, 0), ("410102", "grade", "无"): (1, 2, 1),
+        ("410102", "school", "S2"): (1, 0, 0), ("410102", "school", "无"): (1, 2, 1),
+        ("410102", "special_group", "留守儿童"): (1, 0, 0), ("410102", "special_group", "残疾儿童"): (1, 0, 0),
+        ("410302", "case_type", "dropout"): (0, 0, 0), ("410302", "reason", "未分类"): (0, 0, 0),
+        ("410302", "household_type", "非脱贫户"): (0, 0, 0), ("410302", "grade", "5"): (0, 0, 0),
+        ("410302", "school", "S4"): (0, 0, 0)}
+
+
 def test_documents_are_written_masked_with_their_sheets(settings, tmp_path):
     eng = build(settings)
     paths = write_reports(eng, settings, Term.parse(T), tmp_path, pdf=False)

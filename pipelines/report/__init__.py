@@ -30,10 +30,20 @@ STATUSES = {"suspected": "疑似", "confirmed": "已核实", "persuading": "劝�
 ENROLLMENT_TARGET, CONSOLIDATION_TARGET = 1.0, 0.99
 
 
+# The breakdowns group a large province's cases five ways (over a million rows): in memory, not in batches on disk.
+SESSION_SETTINGS = ("set local work_mem = '64MB'",)
+
+
+def report_params(settings: Settings, term: Term) -> dict:
+    return {"province": settings.province, "term": term.code, "next_term": term.next().code,
+            "overdue_days": settings.overdue_days}
+
+
 def refresh_report_tables(eng: Engine, settings: Settings, term: Term) -> dict:
-    params = {"province": settings.province, "term": term.code, "next_term": term.next().code,
-              "overdue_days": settings.overdue_days}
+    params = report_params(settings, term)
     with eng.begin() as conn:
+        for setting in SESSION_SETTINGS:
+            conn.execute(sa.text(setting))
         run_sql(conn, "report/region_term_indicators.sql", params)
         n = conn.execute(sa.text("select count(*) from report.region_term_indicators where province = :province"
                                  " and term = :term"), params).scalar()

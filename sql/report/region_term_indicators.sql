@@ -3,19 +3,29 @@
 delete from report.region_term_indicators where province = :province and term = :term;
 delete from report.case_breakdowns where province = :province and term = :term;
 
+-- Each case's latest event, case term and follow-up reason as of the term, each picked from all of the province's
+-- rows at once (a lookup per case, three times over 250,000 cases, took twice as long).
 create temp table t_case_asof on commit drop as
+with c as (
+  select case_id, opened_term, relapse_of, region_code, case_type from ledger.cases
+  where province = :province and kcbx.term_ordinal(opened_term) <= kcbx.term_ordinal(:term)
+), e as (
+  select distinct on (e.case_id) e.case_id, e.to_status, e.term from ledger.case_events e join c using (case_id)
+  where kcbx.term_ordinal(e.term) <= kcbx.term_ordinal(:term)
+  order by e.case_id, e.seq desc
+), t as (
+  select distinct on (t.case_id) t.* from ledger.case_terms t
+  where t.province = :province and kcbx.term_ordinal(t.term) <= kcbx.term_ordinal(:term)
+  order by t.case_id, kcbx.term_ordinal(t.term) desc
+), f as (
+  select distinct on (f.case_id) f.case_id, f.reason from ledger.case_followups f join c using (case_id)
+  where f.reason is not null and kcbx.term_ordinal(f.term) <= kcbx.term_ordinal(:term)
+  order by f.case_id, f.recorded_on desc nulls last
+)
 select c.case_id, c.opened_term, c.relapse_of, coalesce(t.region_code, c.region_code) as region_code,
   t.is_poverty, t.special_groups, t.household_type, t.grade, t.school_id, c.case_type,
-  e.to_status as status, e.term as status_term,
-  (select f.reason from ledger.case_followups f where f.case_id = c.case_id and f.reason is not null
-     and kcbx.term_ordinal(f.term) <= kcbx.term_ordinal(:term) order by f.recorded_on desc nulls last limit 1) as reason
-from ledger.cases c
-join lateral (select * from ledger.case_events e where e.case_id = c.case_id
-              and kcbx.term_ordinal(e.term) <= kcbx.term_ordinal(:term) order by e.seq desc limit 1) e on true
-left join lateral (select * from ledger.case_terms t where t.case_id = c.case_id
-                   and kcbx.term_ordinal(t.term) <= kcbx.term_ordinal(:term)
-                   order by kcbx.term_ordinal(t.term) desc limit 1) t on true
-where c.province = :province and kcbx.term_ordinal(c.opened_term) <= kcbx.term_ordinal(:term);
+  e.to_status as status, e.term as status_term, f.reason
+from c join e using (case_id) left join t using (case_id) left join f using (case_id);
 
 create temp table t_term_events on commit drop as
 select e.case_id, e.to_status, e.term,
@@ -96,20 +106,27 @@ left join t_median_days m using (level, code)
 where left(code, 2) = :province
 group by level, code;
 
+-- the cases grouped by everything the breakdowns count them by, then each group counted under each dimension (five
+-- or more rows per case, counted one by one, took three times as long)
 insert into report.case_breakdowns (province, term, region_code, dimension, value, open_cases, new_cases, closed_cases)
-select :province, :term, region_code, dimension, value,
-  count(*) filter (where status not in ('closed', 'excluded')),
-  count(*) filter (where opened_term = :term),
-  count(*) filter (where status = 'closed' and status_term = :term)
+with g as (
+  select region_code, case_type, reason, household_type, grade, school_id, special_groups,
+    count(*) filter (where status not in ('closed', 'excluded')) as open_cases,
+    count(*) filter (where opened_term = :term) as new_cases,
+    count(*) filter (where status = 'closed' and status_term = :term) as closed_cases
+  from t_case_asof
+  where region_code is not null
+  group by region_code, case_type, reason, household_type, grade, school_id, special_groups
+)
+select :province, :term, region_code, dimension, value, sum(open_cases), sum(new_cases), sum(closed_cases)
 from (
-  select a.*, d.dimension, d.value
-  from t_case_asof a
-  cross join lateral (values ('case_type', a.case_type), ('reason', coalesce(a.reason, '未分类')),
-                             ('household_type', coalesce(a.household_type, '非脱贫户')),
-                             ('grade', coalesce(a.grade::text, '无')), ('school', coalesce(a.school_id, '无')))
+  select g.*, d.dimension, d.value
+  from g
+  cross join lateral (values ('case_type', g.case_type), ('reason', coalesce(g.reason, '未分类')),
+                             ('household_type', coalesce(g.household_type, '非脱贫户')),
+                             ('grade', coalesce(g.grade::text, '无')), ('school', coalesce(g.school_id, '无')))
     as d(dimension, value)
   union all
-  select a.*, 'special_group', g from t_case_asof a cross join unnest(a.special_groups) g
+  select g.*, 'special_group', x from g cross join unnest(g.special_groups) x
 ) x
-where region_code is not null
 group by region_code, dimension, value;
