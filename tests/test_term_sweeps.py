@@ -175,6 +175,16 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
     assert any(r[1] != r[2] for r in schools)  # the raw counts do differ
 
 
+def test_each_schools_last_term_count_is_its_rows_reported_in_the_previous_terms_roster(swept_county):
+    settings, sources = swept_county
+    for previous, term in zip(TERMS, TERMS[1:]):
+        with open(sources / previous / "roster.csv", encoding="utf-8", newline="") as f:
+            reported = [r["学校标识码"] for r in csv.DictReader(f) if r["报到状态"] == "已报到"]
+        got = dict(rows(settings, "select school_id, last_term_count from report.school_reconciliation"
+                                  " where term = :t", t=term))
+        assert got and got == {s: reported.count(s) if s in reported else None for s in got}, term
+
+
 def test_each_case_records_what_its_child_was_in_every_term_it_was_found(swept_county):
     settings, _ = swept_county
     recorded = rows(settings, "select ct.term, c.person_key, ct.person_status, coalesce(pt.status, 'not_seen')"
@@ -249,6 +259,26 @@ def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_sch
     assert counts[schools["here"]] == (1, 0, -1)  # the moved pupil reported elsewhere; the twice-listed one too many
     assert counts[schools["there"]] == (0, 1, 0)
     assert all(diff == 0 for s, (_, _, diff) in counts.items() if s != schools["here"])
+
+
+def test_a_roster_row_marked_not_reported_counts_for_nothing_and_its_pupil_is_a_dropout(
+        session_database, tmp_path_factory):
+    # a pupil listed at his own school, marked 未报到
+    edited = {}
+
+    def edit(files):
+        registry, roster = files["registry"], files["roster"]
+        school_of = {r["身份证号"]: r["学校标识码"] for r in registry if r["学籍状态"] == "在读"}
+        absent = next(r for r in roster if school_of.get(r["身份证号"]) == r["学校标识码"])
+        absent["报到状态"] = "未报到"
+        edited.update(school=absent["学校标识码"], absent=absent["身份证号"],
+                      rows=sum(r["学校标识码"] == absent["学校标识码"] for r in roster))
+
+    settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("not_reported"), edit, False)
+    assert rows(settings, "select reported_count, unexplained_difference from report.school_reconciliation"
+                          " where term = '2025-autumn' and school_id = :s", s=edited["school"]) == [(edited["rows"] - 1, 0)]
+    assert rows(settings, "select case_type from match.findings where person_key = :k", k=edited["absent"]) == [
+        ("dropout",)]
 
 
 def test_a_pupil_whose_school_also_lists_him_transferred_out_is_counted_once_as_registered_there(
