@@ -134,8 +134,11 @@ def test_rerunning_every_term_changes_nothing(swept_county):
     ledger_before = rows(settings, "select * from report.case_ledger order by case_id")
     with pytest.raises(LedgerError, match="older than 2026-autumn"):
         sweep(settings, "2026-spring", str(sources / "2026-spring"))
-    sweep(settings, "2026-autumn", str(sources / "2026-autumn"))
+    summary = sweep(settings, "2026-autumn", str(sources / "2026-autumn"))
     assert rows(settings, count) == before
+    # what the re-run says of the ledger: the cases still open
+    still_open = scalar(settings, "select count(*) from report.case_ledger where status not in ('closed', 'excluded')")
+    assert summary["ledger"]["open_cases"] == still_open > 50
     assert rows(settings, "select * from report.case_ledger order by case_id") == ledger_before
 
 

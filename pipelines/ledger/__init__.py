@@ -30,8 +30,11 @@ def _counts(conn, province: str, term: str) -> dict[str, int]:
         "   and relapse_of is not null"
         " union all select 'events_' || e.to_status, count(*) from ledger.case_events e join ledger.cases c"
         "   using (case_id) where c.province = :p and e.term = :t group by e.to_status"
-        " union all select 'open_cases', count(*) from ledger.case_state where province = :p"
-        "   and status not in ('closed', 'excluded')"
+        # each case's latest event, picked from all of the province's at once (ledger.case_state, a lookup per case
+        # and more columns than needed, took 2 s at 250,000 cases)
+        " union all select 'open_cases', count(*) from (select distinct on (e.case_id) e.to_status"
+        "   from ledger.case_events e join ledger.cases c using (case_id) where c.province = :p"
+        "   order by e.case_id, e.seq desc) s where to_status not in ('closed', 'excluded')"
         " union all select 'unmatched_followups', count(*) from ledger.unmatched_followups where province = :p"
         "   and term = :t"
         " union all select 'refused_followups', count(*) from ledger.refused_followups where province = :p"
