@@ -2,6 +2,7 @@
 import csv
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -182,10 +183,10 @@ def test_each_schools_last_term_count_is_its_rows_reported_in_the_previous_terms
     settings, sources = swept_county
     for previous, term in zip(TERMS, TERMS[1:]):
         with open(sources / previous / "roster.csv", encoding="utf-8", newline="") as f:
-            reported = [r["学校标识码"] for r in csv.DictReader(f) if r["报到状态"] == "已报到"]
+            reported = Counter(r["学校标识码"] for r in csv.DictReader(f) if r["报到状态"] == "已报到")
         got = dict(rows(settings, "select school_id, last_term_count from report.school_reconciliation"
                                   " where term = :t", t=term))
-        assert got and got == {s: reported.count(s) if s in reported else None for s in got}, term
+        assert got and got == {s: reported.get(s) for s in got}, term
 
 
 def test_each_case_records_what_its_child_was_in_every_term_it_was_found(swept_county):
@@ -240,15 +241,20 @@ def _sweep_after_editing(session_database, root, edit, hard_cases):
     return settings, truth(root / "sources", "2025-autumn")
 
 
+def _listed_at_own_school(files) -> list[dict]:
+    """The roster rows of pupils registered 在读 at the school whose roster lists them."""
+    school_of = {r["身份证号"]: r["学校标识码"] for r in files["registry"] if r["学籍状态"] == "在读"}
+    return [r for r in files["roster"] if school_of.get(r["身份证号"]) == r["学校标识码"]]
+
+
 def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_school_counts(
         session_database, tmp_path_factory):
     # one pupil's own school reports him twice; another pupil is reported by a school he is not registered at
     schools = {}
 
     def edit(files):
-        registry, roster = files["registry"], files["roster"]
-        school_of = {r["身份证号"]: r["学校标识码"] for r in registry if r["学籍状态"] == "在读"}
-        listed = [r for r in roster if school_of.get(r["身份证号"]) == r["学校标识码"]]
+        roster = files["roster"]
+        listed = _listed_at_own_school(files)
         twice, moved = listed[0], next(r for r in listed[1:] if r["学校标识码"] == listed[0]["学校标识码"])
         schools["here"] = twice["学校标识码"]
         schools["there"] = moved["学校标识码"] = next(r["学校标识码"] for r in roster
@@ -270,9 +276,8 @@ def test_a_roster_row_marked_not_reported_counts_for_nothing_and_its_pupil_is_a_
     edited = {}
 
     def edit(files):
-        registry, roster = files["registry"], files["roster"]
-        school_of = {r["身份证号"]: r["学校标识码"] for r in registry if r["学籍状态"] == "在读"}
-        absent = next(r for r in roster if school_of.get(r["身份证号"]) == r["学校标识码"])
+        roster = files["roster"]
+        absent = _listed_at_own_school(files)[0]
         absent["报到状态"] = "未报到"
         edited.update(school=absent["学校标识码"], absent=absent["身份证号"],
                       rows=sum(r["学校标识码"] == absent["学校标识码"] for r in roster))
