@@ -302,6 +302,23 @@ def test_a_staged_file_has_the_constraints_of_its_core_partition_before_it_is_pu
             "province_term: CHECK (((province = '41'::text) AND (term = '2025-autumn'::text)))"]
 
 
+@pytest.mark.parametrize("text", [registry_text(), registry_text() + "\n" + ROW.format(id=IDS[1], name="李娜")],
+                         ids=["by COPY", "by the row reader (a blank line)"])
+def test_a_staged_file_is_written_frozen_so_no_read_rewrites_it(settings, tmp_path, text):
+    """COPY writes a staged file's rows frozen and its pages all-visible: validation's first scan of a file of ten
+    million rows would otherwise rewrite every page to set hint bits (2.2 GB for the registry), and every scan would
+    check each row's visibility. ANALYZE after staging counts the all-visible pages."""
+    from pipelines.load.staging import file_partition
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "registry", write(tmp_path / "registry.csv", text), None)
+    with eng.connect() as c:
+        pages = c.execute(sa.text(
+            "select sum(c.relpages), sum(c.relallvisible) from pg_partition_tree(cast(:t as regclass)) p"
+            " join pg_class c on c.oid = p.relid where p.isleaf"), {"t": file_partition("registry", "41",
+                                                                                        staged.file_hash)}).one()
+    assert pages[0] > 0 and pages[1] == pages[0]
+
+
 def test_discover_names_the_missing_required_file(tmp_path):
     write(tmp_path / "户籍.csv", "x")
     write(tmp_path / "REGISTRY.xlsx", "x")

@@ -114,7 +114,9 @@ def copy_part(conn, leaf: str, stream: RowStream, path: Path, part: Part, progre
     reader = _Range(path, part, progress)
     try:
         if all(fields):
-            return raw_copy(conn, f"copy {leaf} ({', '.join(fields)}) from stdin with ({options},"
+            # frozen as written (the leaf was truncated in this transaction): no later read rewrites its pages to
+            # set hint bits, and every scan of it skips the per-row visibility check
+            return raw_copy(conn, f"copy {leaf} ({', '.join(fields)}) from stdin with ({options}, freeze,"
                                   f" force_not_null ({', '.join(fields)}))", reader)
         every = [f"c{i}" for i in range(stream.width)]
         conn.execute(sa.text(f"create temp table file_fields ({', '.join(c + ' text' for c in every)})"

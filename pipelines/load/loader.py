@@ -143,7 +143,8 @@ def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, str
 
     def copy(i: int) -> int:
         with eng.begin() as conn:
-            # a table truncated in the transaction that fills it is written without WAL under wal_level minimal
+            # a table truncated in the transaction that fills it is written without WAL under wal_level minimal,
+            # and COPY can write its rows frozen (direct_copy.copy_part)
             conn.execute(sa.text(f"truncate {leaves[i]}"))
             rows = copy_part(conn, leaves[i], stream, path, parts[i], progress)
         with eng.begin() as conn:
@@ -208,8 +209,8 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
     else:
         with eng.begin() as conn:
             leaf, = create_file_partition(conn, source, settings.province, term.code, file_hash, [1])
-            raw_copy(conn, f"copy {leaf} (line, {', '.join(c + '_raw' for c in stream.columns)}) from stdin",
-                     _CopyBuffer(lines()))
+            raw_copy(conn, f"copy {leaf} (line, {', '.join(c + '_raw' for c in stream.columns)}) from stdin"
+                           " with (freeze)", _CopyBuffer(lines()))
             if problems:
                 conn.execute(sa.text(
                     "insert into audit.row_issues (file_hash, province, term, source, file_name, line, rule, severity,"
