@@ -42,7 +42,9 @@ SESSION_SETTINGS = ("set local work_mem = '256MB'", "set local enable_mergejoin 
 def work_schema(province: str) -> str:
     """The schema of one province's matching work tables (provinces matched at once do not meet): made afresh by
     each matching, dropped by the school reconciliation that reads them. A run stopped between the two leaves it to
-    the next matching."""
+    the next matching. Each work table is made with autovacuum off: it is read only by this matching and that
+    reconciliation, and a vacuum of its ten million rows would take a core from them and the ledger until the
+    reconciliation's drop cancelled it."""
     return f"match_work_{province}"
 
 

@@ -14,7 +14,7 @@ from pipelines.errors import KcbxError, LedgerError
 from pipelines.generate import generate
 from pipelines.generate.ids import mistype
 from pipelines.ledger import replay
-from pipelines.sweep import reconcile_schools, sweep
+from pipelines.sweep import match, reconcile_schools, sweep
 from pipelines.terms import parse_terms
 from tests.helpers import rows, scalar, truth
 
@@ -216,6 +216,22 @@ def test_reconciling_schools_needs_the_work_tables_of_a_matching_and_says_so(swe
         with db.engine(settings).begin() as c:
             c.execute(sa.text("drop schema match_work_41 cascade"))
     assert rows(settings, "select * from report.school_reconciliation order by term, school_id") == before
+
+
+def test_matchings_work_tables_are_never_vacuumed_before_the_reconciliation_drops_them(swept_county):
+    # autovacuum would otherwise read each table of ten million rows after matching commits, beside the ledger and
+    # the reconciliation, until the reconciliation's drop cancels it
+    settings, _ = swept_county
+    before = rows(settings, "select * from match.person_term order by term, person_key")
+    match(settings, "2026-autumn", None)
+    try:
+        tables = rows(settings, "select c.relname, coalesce(c.reloptions, '{}') from pg_class c"
+                                " where c.relnamespace = to_regnamespace('match_work_41') and c.relkind = 'r'")
+        assert len(tables) > 20
+        assert [name for name, options in tables if "autovacuum_enabled=false" not in options] == []
+    finally:
+        reconcile_schools(settings, "2026-autumn", None)
+    assert rows(settings, "select * from match.person_term order by term, person_key") == before
 
 
 def _sweep_after_editing(session_database, root, edit, hard_cases):
