@@ -76,12 +76,14 @@ def template_url(pg_admin_url):
 
 
 def _databases(admin_url: str, prefix: str):
-    """Yield a factory of fresh migrated databases (copies of the template), dropping them afterwards."""
+    """Yield a factory of fresh migrated databases (copies of the template, or of the database at `copy_of`, which
+    no session may be using), dropping them afterwards."""
     made = []
 
-    def make() -> str:
+    def make(copy_of: str | None = None) -> str:
         name = f"{prefix}{uuid.uuid4().hex[:12]}"
-        _admin_exec(admin_url, f'create database "{name}" template "{TEMPLATE}"')
+        template = sa.engine.make_url(copy_of).database if copy_of else TEMPLATE
+        _admin_exec(admin_url, f'create database "{name}" template "{template}"')
         made.append(name)
         return _with_db(admin_url, name)
 
