@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from . import SQL_DIR
 from .config import Settings
-from .db import ensure_province_partition
+from .db import ensure_province_partition, sql_literal
 from .errors import KcbxError
 from .faults import failpoint
 from .terms import Term
@@ -42,9 +42,7 @@ SESSION_SETTINGS = ("set local work_mem = '256MB'", "set local enable_mergejoin 
 def work_schema(province: str) -> str:
     """The schema of one province's matching work tables (provinces matched at once do not meet): made afresh by
     each matching, dropped by the school reconciliation that reads them. A run stopped between the two leaves it to
-    the next matching. Each work table is made with autovacuum off: it is read only by this matching and that
-    reconciliation, and a vacuum of its ten million rows would take a core from them and the ledger until the
-    reconciliation's drop cancelled it."""
+    the next matching."""
     return f"match_work_{province}"
 
 
@@ -73,12 +71,23 @@ def begin_matching(conn, params: dict) -> list[tuple[Path, str]]:
             if path != SCHOOL_RECONCILIATION]
 
 
+def _keep_from_autovacuum(conn, schema: str) -> None:
+    """Autovacuum off for every work table, before matching commits them: only this matching and the school
+    reconciliation read them (having analyzed what they need), and a vacuum of ten million rows, started once they
+    are committed, took a core from the reconciliation and the ledger until the reconciliation's drop cancelled it."""
+    conn.execute(sa.text(
+        "do $$ declare t regclass; begin for t in select c.oid from pg_class c"
+        f" where c.relnamespace = {sql_literal(schema)}::regnamespace and c.relkind = 'r' loop"
+        " execute format('alter table %s set (autovacuum_enabled = false)', t); end loop; end $$"))
+
+
 def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
     params = match_params(settings, term)
     ensure_province_partition(eng, "match.person_term", settings.province)
     with eng.begin() as conn:
         for _path, sql in begin_matching(conn, params):
             conn.execute(sa.text(sql), params)
+        _keep_from_autovacuum(conn, work_schema(settings.province))
         counts = dict(conn.execute(sa.text(
             "select 'finding_' || case_type, count(*) from match.findings where province = :province and term = :term"
             " group by 1 union all select 'status_' || status, count(*) from match.person_term"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import db
 from pipelines.config import Settings
 from pipelines.generate import generate
 from pipelines.terms import parse_terms
@@ -66,7 +65,6 @@ def first_term(county, session_database, tmp_path_factory):
     copies of it."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("first"), database_url=session_database(), province="41")
     assert sweep_cli(settings, "2025-autumn", county).returncode == 0
-    db._engine.cache_clear()  # a database is copied only while no session uses it
     return settings.database_url
 
 

@@ -8,7 +8,7 @@
 -- join and scan of a province's ten million of them costs. A source's rows of a term come from one file (publishing
 -- replaces the term's partition whole), so its hash is not repeated on every row: it is read here, once, with the
 -- term (read by the school reconciliation, pipelines/match.py).
-create unlogged table t_files with (autovacuum_enabled = false) as
+create unlogged table t_files as
 select cast(:term as text) as term,
        (select file_hash from core.registry where province = :province and term = :term limit 1) as registry,
        (select file_hash from core.roster where province = :province and term = :term limit 1) as roster;
@@ -18,12 +18,12 @@ select cast(:term as text) as term,
 -- repeat (kcbx.repeated_hashes: sql/functions/repeated_keys.sql). Rows whose hash repeats (every repeated key, and
 -- rarely a key sharing its hash with another) are then sorted or grouped by the key itself; the others are taken as
 -- they are. The same two steps make t_reg_person below and t_reported in 03.
-create unlogged table t_hukou_repeated with (autovacuum_enabled = false) as
+create unlogged table t_hukou_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(id_number, 0))) as key_hash from core.hukou
 where province = :province and term = :term and id_number is not null;
 
 -- the hukou rows an earlier row of the same ID number describes (the first row describes the child)
-create unlogged table t_hukou_shadowed with (autovacuum_enabled = false) as
+create unlogged table t_hukou_shadowed as
 select line from (
   select line, row_number() over (partition by id_number order by line) as n from core.hukou
   where province = :province and term = :term and id_number is not null
@@ -44,7 +44,7 @@ where h.province = :province and h.term = :term and h.id_number is not null
 -- by ID number: nearly every row; the weaker keys are tried only on the rows left. Each row's flags (bits of one
 -- integer: what the row says of its pupil, for t_reg_person below) are computed here; the weaker keys never match
 -- by ID, so no later update changes them.
-create unlogged table t_reg with (autovacuum_enabled = false) as
+create unlogged table t_reg as
 select r.line, r.student_no, r.id_number, r.id_valid, r.name, r.name_key, r.gender, r.birth_date,
   r.school_id, r.school_region_code, r.grade, r.registry_status, p.in_province,
   by_id.id_number as person_key, case when by_id.id_number is not null then 'id' end as match_method,
@@ -69,18 +69,18 @@ where r.province = :province and r.term = :term;
 -- The rows no ID number matched are few. They are found once (by parallel workers), with their place in t_reg
 -- (ctid); the weaker keys are tried on them alone, and t_reg is updated once, at their places: a statement that
 -- writes runs in one process, and scanning t_reg's ten million rows for each key took 1.5–2 s.
-create unlogged table t_reg_open with (autovacuum_enabled = false) as
+create unlogged table t_reg_open as
 select ctid as row_id, student_no, id_number, name_key, birth_date, gender from t_reg where person_key is null;
 analyze t_reg_open;
 
 -- the hukou child whose ID number the 全国学籍号 is (G + ID) … (the join hashes the few open rows, and reads nothing
 -- of t_hukou when there are none)
-create unlogged table t_reg_by_student_no with (autovacuum_enabled = false) as
+create unlogged table t_reg_by_student_no as
 select o.row_id, h.id_number from t_reg_open o join t_hukou h on h.student_no_key = o.student_no;
 analyze t_reg_by_student_no;
 
 -- … else the only hukou child with the same name, birth date and gender
-create unlogged table t_hukou_nbg with (autovacuum_enabled = false) as
+create unlogged table t_hukou_nbg as
 select h.name_key, h.birth_date, h.gender, min(h.id_number) as id_number, count(*) as n
 from t_hukou h
 where exists (select 1 from t_reg_open r where r.name_key = h.name_key and r.birth_date = h.birth_date
@@ -119,7 +119,7 @@ analyze t_reg;
 -- window over each person's rows (see t_hukou_shadowed for the two steps): they get the person's flags and ID
 -- validity, each learns whether it is the person's first row at its school (for 06), and all but the one
 -- that speaks stop speaking. t_reg_person is the rows that speak.
-create unlogged table t_reg_repeated with (autovacuum_enabled = false) as
+create unlogged table t_reg_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_reg;
 
 update t_reg r set speaks = s.rn = 1, flags = s.flags, id_valid = s.id_valid, first_at_school = s.first_at_school

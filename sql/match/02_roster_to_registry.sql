@@ -8,12 +8,12 @@
 -- matched_by_id: one row per person, no grouping of ten million rows); the few other ID numbers, held by registry
 -- rows with no hukou child of that number, are grouped first (several rows: the in-province pupil first), so that
 -- both joins run in the parallel workers.
-create unlogged table t_other_id with (autovacuum_enabled = false) as
+create unlogged table t_other_id as
 select id_number, coalesce(min(person_key) filter (where in_province), min(person_key)) as person_key
 from t_reg where id_number is not null and match_method <> 'id' group by id_number;
 analyze t_other_id;
 
-create unlogged table t_roster with (autovacuum_enabled = false) as
+create unlogged table t_roster as
 select ro.line, ro.school_id, ro.student_no, ro.id_number, ro.name, ro.name_key,
   coalesce(by_id.person_key, other_id.person_key) as person_key,
   case when coalesce(by_id.person_key, other_id.person_key) is not null then 'id' end as match_method,
@@ -28,14 +28,14 @@ where ro.province = :province and ro.term = :term and (ro.report_status is null 
 
 -- The rows no ID number matched are few. They are found once (by parallel workers), with their place in t_roster
 -- (ctid), for the weaker keys and the lists below; t_roster is updated at their places (see t_reg_open in 01).
-create unlogged table t_roster_open with (autovacuum_enabled = false) as
+create unlogged table t_roster_open as
 select ro.ctid as row_id, ro.line, ro.school_id, ro.student_no, ro.id_number, ro.name, ro.name_key
 from t_roster ro where ro.person_key is null;
 analyze t_roster_open;
 
 -- an ID number that is a pupil's key (a registry row with a mistyped ID that matched its hukou child by 学籍号 or
 -- name), else the same 全国学籍号
-create unlogged table t_roster_found with (autovacuum_enabled = false) as
+create unlogged table t_roster_found as
 select o.row_id, coalesce(k.person_key, x.person_key) as person_key,
   case when k.person_key is not null then 'id' else 'student_no' end as match_method
 from t_roster_open o
@@ -51,7 +51,7 @@ from t_roster_found f where ro.ctid = f.row_id;
 analyze t_roster;
 
 -- else the only pupil of the school with the same name who is not reported already
-create unlogged table t_roster_name with (autovacuum_enabled = false) as
+create unlogged table t_roster_name as
 with open_pupils as (
   select distinct r.person_key, r.school_id, r.name_key
   from t_reg r

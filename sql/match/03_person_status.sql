@@ -11,7 +11,7 @@
 -- and each pupil's first line at each school (06 counts a pupil once per school). A pupil on one roster row is
 -- both, as 02 made it; only the rows of pupils on several are sorted, for the two windows (the two steps of 01's
 -- t_hukou_shadowed), and updated. t_reported is the rows that report a pupil.
-create unlogged table t_roster_repeated with (autovacuum_enabled = false) as
+create unlogged table t_roster_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_roster
 where person_key is not null;
 
@@ -28,11 +28,11 @@ create view t_reported as
 select person_key, line, school_id, match_method, first_line, first_at_school from t_roster
 where person_key is not null;
 
-create unlogged table t_review with (autovacuum_enabled = false) as
+create unlogged table t_review as
 select distinct person_key from t_roster_name where n > 1;
 analyze t_review;
 
-create unlogged table t_exempt with (autovacuum_enabled = false) as
+create unlogged table t_exempt as
 select e.id_number, bool_or(e.kind = '送教上门') as home_teaching,
        (array_agg(jsonb_build_object('source', 'exemptions', 'term', e.term, 'file_hash', e.file_hash, 'line', e.line,
          'kind', e.kind, 'valid_until', e.valid_until) order by e.approved_on desc))[1] as evidence
@@ -43,7 +43,7 @@ group by e.id_number;
 analyze t_exempt;
 
 -- deaths recorded in any earlier term (looked up in every partition kept: sql/migrations/0140_death_indexes.sql)
-create unlogged table t_dead_before with (autovacuum_enabled = false) as
+create unlogged table t_dead_before as
 select distinct id_number from core.hukou
 where province = :province and hukou_status = '死亡' and kcbx.term_ordinal(term) <= kcbx.term_ordinal(:term)
 union

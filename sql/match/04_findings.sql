@@ -5,7 +5,7 @@
 -- Comparison 3 and the special-group check mark each finding with the poverty household and the groups.
 
 -- the people who may be a finding: of school age, and in school by no account
-create unlogged table t_candidate with (autovacuum_enabled = false) as
+create unlogged table t_candidate as
 select p.person_key, p.id_number, p.id_valid, p.name, p.gender, p.birth_date, p.region_code, p.school_id, p.grade,
   p.status, p.in_hukou, p.match_method,
   match.status_evidence(p, (select registry from t_files), (select roster from t_files)) as evidence,
@@ -17,7 +17,7 @@ where p.province = :province and p.term = :term and p.school_age
 analyze t_candidate;
 
 -- those of them who are primary graduates of the last three years
-create unlogged table t_graduate with (autovacuum_enabled = false) as
+create unlogged table t_graduate as
 select id_number from core.graduates
 where province = :province and term = :term and graduation_year between :school_year - 2 and :school_year
   and id_number in (select person_key from t_candidate)
@@ -26,7 +26,7 @@ analyze t_graduate;
 
 -- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers; the
 -- poverty and special-group lists grouped for the candidates only, a few percent of their rows)
-create unlogged table t_findings with (autovacuum_enabled = false) as
+create unlogged table t_findings as
 select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
   f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
   pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.evidence, f.status

@@ -5,7 +5,7 @@
 --   new_case        none of these: a national_suspect finding opens a case
 -- A suspect row is the person with the same ID number, else the only person with the same name, and the birth date
 -- and gender of its ID number.
-create unlogged table t_suspect_row with (autovacuum_enabled = false) as
+create unlogged table t_suspect_row as
 select s.*, kcbx.id_birth_date(s.id_number) as id_birth_date, kcbx.id_gender(s.id_number) as id_gender,
   p1.person_key as by_id
 from core.national_suspects s
@@ -14,7 +14,7 @@ where s.province = :province and s.term = :term;
 analyze t_suspect_row;
 
 -- the people of this term with the name, birth date and gender of a suspect that no ID number found
-create unlogged table t_suspect_by_name with (autovacuum_enabled = false) as
+create unlogged table t_suspect_by_name as
 select p.name_key, p.birth_date, p.gender, min(p.person_key) as person_key, count(*) as n
 from match.person_term p
 where p.province = :province and p.term = :term
@@ -22,7 +22,7 @@ where p.province = :province and p.term = :term
               and s.id_birth_date = p.birth_date and s.id_gender = p.gender)
 group by 1, 2, 3;
 
-create unlogged table t_suspect with (autovacuum_enabled = false) as
+create unlogged table t_suspect as
 select s.*, coalesce(s.by_id, n.person_key, s.id_number) as person_key
 from t_suspect_row s
 left join t_suspect_by_name n on s.by_id is null and n.n = 1 and n.name_key = s.name_key

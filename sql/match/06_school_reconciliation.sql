@@ -25,7 +25,7 @@ where in_province and registry_status = '在读' and first_at_school;
 -- not reported at its school is reported elsewhere when its pupil has a roster line somewhere, and waits for review
 -- when he has none and is in the review queue. (Hashing ten million rows once instead of twice: the pupils reported
 -- elsewhere were once counted by joining every registration to every pupil's first roster line.)
-create unlogged table t_unpaired with (autovacuum_enabled = false) as
+create unlogged table t_unpaired as
 select r.school_id as reg_school, r.person_key as reg_person, t.school_id as roster_school
 from t_reported t
 full join t_school_reg r on r.person_key = t.person_key and r.school_id = t.school_id
@@ -33,7 +33,7 @@ where t.person_key is null or r.person_key is null;
 analyze t_unpaired;
 
 -- Counted into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS runs in parallel workers.
-create unlogged table t_school_counts with (autovacuum_enabled = false) as
+create unlogged table t_school_counts as
 with reg_side as (
   select r.school_id, count(*) as registry_count, min(r.region_code) as region_code,
     count(*) filter (where f.person_key is not null) as dropouts_listed
