@@ -44,14 +44,19 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def fresh_database(admin_url: str, name: str) -> str:
+def fresh_database(admin_url: str, name: str, data_dir: Path) -> str:
+    """A new, migrated database `name`, and its data folder emptied: the GX results and archived files of earlier
+    runs would otherwise make each run's Data Docs longer to render."""
+    shutil.rmtree(data_dir, ignore_errors=True)
     eng = sa.create_engine(db._driver(admin_url), isolation_level="AUTOCOMMIT")
     with eng.connect() as c:
         c.exec_driver_sql(f'drop database if exists "{name}" with (force)')
         c.exec_driver_sql(db.CREATE_DATABASE.format(name=name))
     eng.dispose()
     base, _, query = admin_url.partition("?")
-    return base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+    url = base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+    db.migrate(db.engine(url))
+    return url
 
 
 def admin_url(data: Path) -> str:
@@ -139,9 +144,8 @@ def _print(title: str, result: dict, floor: float) -> None:
 
 def run(children: int, data: Path, second_term: bool = False) -> dict:
     folder = province_folder(data, children)
-    url = fresh_database(admin_url(data), f"kcbx_bench_{children}")
+    url = fresh_database(admin_url(data), f"kcbx_bench_{children}", data.parent / ".kcbx" / f"run_{children}")
     settings = Settings(data_dir=data.parent / ".kcbx" / f"run_{children}", database_url=url, province="41")
-    db.migrate(db.engine(url))
     # the machine's speed drifts within minutes: the floor is timed before and after the sweep, and their mean is
     # the sweep's floor
     before = copy_floor(url, folder)
@@ -188,8 +192,7 @@ def run_provinces(children: int, provinces: int, data: Path) -> dict:
         province_folder(data, children, code)
     timings = {}
     for mode in ("one_after_another", "in_parallel"):
-        url = fresh_database(admin_url(data), "kcbx_bench_provinces")
-        db.migrate(db.engine(url))
+        url = fresh_database(admin_url(data), "kcbx_bench_provinces", data.parent / ".kcbx" / "run_provinces")
         db.engine(url).dispose()
         t = time.monotonic()
         jobs = [(children, code, str(data)) for code in codes]

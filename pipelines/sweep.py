@@ -183,8 +183,8 @@ def match(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = Fal
 
 
 def reconcile_schools(settings: Settings, term: str, run_id: str, rebuild_ledger: bool = False) -> dict:
-    """The school reconciliation of the last term matched. It reads only matching's results and work tables, so it
-    can run beside update_ledger and refresh_reports."""
+    """The school reconciliation of the last term matched. It reads only matching's results and work tables, and
+    the previous term's reconciliation, so it can run beside update_ledger and refresh_reports."""
     from .match import reconcile_schools as reconcile
     return reconcile(db.engine(settings), settings)
 

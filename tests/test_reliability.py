@@ -1,10 +1,13 @@
 """A sweep killed at any stage and run again ends exactly like an uninterrupted one; two sweeps of one province
 never run at once; a lost database fails the run with one line."""
+import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -85,6 +88,31 @@ def test_sweep_killed_at_a_stage_and_rerun_equals_an_uninterrupted_run(county, f
     again = sweep_cli(settings, "2026-spring", county)
     assert again.returncode == 0, again.stderr[-400:]
     assert state(settings) == reference
+
+
+def test_last_term_counts_are_of_the_roster_published_even_by_a_run_killed_before_it_reconciled(
+        county, first_term, new_database, tmp_path):
+    """The next term takes each school's last-term count from the previous term's reconciliation only while the
+    roster that reconciliation counted is still the one published."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=new_database(copy_of=first_term), province="41")
+    shutil.copytree(county / "2025-autumn", tmp_path / "resent" / "2025-autumn")
+    roster = tmp_path / "resent" / "2025-autumn" / "roster.csv"
+    with open(roster, encoding="utf-8", newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    # sent again without every tenth pupil (within the volume drift a sweep accepts)
+    roster.write_text("".join(lines[:1] + [line for i, line in enumerate(lines[1:]) if i % 10]), encoding="utf-8")
+    with open(roster, encoding="utf-8", newline="") as f:
+        reported = Counter(r["学校标识码"] for r in csv.DictReader(f) if r["报到状态"] == "已报到")
+    killed = sweep_cli(settings, "2025-autumn", tmp_path / "resent", KCBX_FAILPOINT="kill:reconcile")
+    assert killed.returncode == -signal.SIGKILL
+    stale = dict(rows(settings, "select school_id, reported_count from report.school_reconciliation"
+                                " where term = '2025-autumn'"))
+    assert stale != {s: reported.get(s, 0) for s in stale}  # counted from the roster sent first
+
+    assert sweep_cli(settings, "2026-spring", county).returncode == 0
+    got = dict(rows(settings, "select school_id, last_term_count from report.school_reconciliation"
+                              " where term = '2026-spring'"))
+    assert got and got == {s: reported.get(s) for s in got}
 
 
 def test_a_second_sweep_of_the_same_province_stops_with_a_clear_message(county, new_database, tmp_path):

@@ -64,11 +64,21 @@ with reg_side as (
 ), unregistered as (
   select school_id, count(*) as n from match.unregistered_attendees
   where province = :province and term = :term group by 1
+), last_term_counted as (
+  -- the previous term's reconciliation counted its roster already (reported_count, the same rows), if that roster
+  -- is still the one published for the term (0230_school_reconciliation_roster_file.sql)
+  select school_id, reported_count from report.school_reconciliation
+  where province = :province and term = :prev_term
+    and roster_file_hash = (select file_hash from core.roster where province = :province and term = :prev_term limit 1)
 ), last_term as (
+  select school_id, reported_count as n from last_term_counted where reported_count > 0
+  union all
+  -- else counted here (when none was counted, the condition is checked once and no row is read).
   -- report_status spelled out: with a coalesce the planner expected 0.5 % of the rows and sorted all ten million
   -- to group them (9.0 s against 2.9 s hashed)
-  select school_id, count(*) as n from core.roster
+  select school_id, count(*) from core.roster
   where province = :province and term = :prev_term and (report_status is null or report_status = '已报到')
+    and not exists (select from last_term_counted)
   group by 1
 )
 -- each count once, zero where a side has none; the difference is then the formula at the top of this file
@@ -76,7 +86,7 @@ select :term as term, school_id, registry_count, last_term_count, reported_count
   registry_count - reported_count - dropouts_listed - review_listed - reported_elsewhere + registered_elsewhere
     + unregistered_listed + ambiguous_rows as unexplained_difference,
   :province as province, region_code, dropouts_listed, review_listed, unregistered_listed, reported_elsewhere,
-  registered_elsewhere
+  registered_elsewhere, (select roster from t_files) as roster_file_hash
 from (
   select s.school_id, g.region_code, l.n as last_term_count, coalesce(g.registry_count, 0) as registry_count,
     coalesce(o.reported_count, 0) as reported_count, coalesce(g.dropouts_listed, 0) as dropouts_listed,
@@ -94,7 +104,8 @@ from (
 
 insert into report.school_reconciliation (term, school_id, registry_count, last_term_count, reported_count,
   unexplained_difference, province, region_code, dropouts_listed, review_listed, unregistered_listed,
-  reported_elsewhere, registered_elsewhere)
+  reported_elsewhere, registered_elsewhere, roster_file_hash)
 select term, school_id, registry_count, last_term_count, reported_count, unexplained_difference, province,
-  region_code, dropouts_listed, review_listed, unregistered_listed, reported_elsewhere, registered_elsewhere
+  region_code, dropouts_listed, review_listed, unregistered_listed, reported_elsewhere, registered_elsewhere,
+  roster_file_hash
 from t_school_counts;
