@@ -319,6 +319,20 @@ def test_a_staged_file_is_written_frozen_so_no_read_rewrites_it(settings, tmp_pa
     assert pages[0] > 0 and pages[1] == pages[0]
 
 
+def test_publishing_attaches_a_staged_file_without_analyzing_it_again(settings, tmp_path):
+    """Staging analyzed the file's tables; publishing keeps their statistics and computes none for the partition
+    of the term (a partitioned table's own, which no statement reads: 2 s for a registry of ten million rows)."""
+    eng = db.prepare(settings)
+    staged = stage_file(eng, settings, TERM, "registry", write(tmp_path / "registry.csv", registry_text()), None)
+    publish_staged(eng, settings, TERM, staged, None)
+    with eng.connect() as c:
+        analyzed = c.execute(sa.text(
+            "select p.isleaf, count(distinct s.tablename) from pg_partition_tree('core.registry_2025_autumn_41') p"
+            " join pg_class c on c.oid = p.relid left join pg_stats s on s.schemaname = 'core'"
+            " and s.tablename = c.relname group by 1 order by 1")).all()
+    assert analyzed == [(False, 0), (True, 1)]
+
+
 def test_discover_names_the_missing_required_file(tmp_path):
     write(tmp_path / "户籍.csv", "x")
     write(tmp_path / "REGISTRY.xlsx", "x")
