@@ -34,8 +34,9 @@ def run(rows: int, data: Path) -> dict:
     path = registry_file(data, rows)
     with open(path, "rb") as f:
         n_rows = sum(1 for _ in f) - 1
-    url = fresh_database(admin_url(data), "kcbx_bench_load", data.parent / ".kcbx" / "load_run")
-    settings = Settings(data_dir=data.parent / ".kcbx" / "load_run", database_url=url, province="41")
+    data_dir = data.parent / ".kcbx" / "load_run"
+    url = fresh_database(admin_url(data), "kcbx_bench_load", data_dir)
+    settings = Settings(data_dir=data_dir, database_url=url, province="41")
     eng = db.engine(url)
     with eng.connect() as c:
         normalizers = "C (kcbx_native)" if native.installed(c) else "SQL"

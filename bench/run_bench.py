@@ -144,8 +144,9 @@ def _print(title: str, result: dict, floor: float) -> None:
 
 def run(children: int, data: Path, second_term: bool = False) -> dict:
     folder = province_folder(data, children)
-    url = fresh_database(admin_url(data), f"kcbx_bench_{children}", data.parent / ".kcbx" / f"run_{children}")
-    settings = Settings(data_dir=data.parent / ".kcbx" / f"run_{children}", database_url=url, province="41")
+    data_dir = data.parent / ".kcbx" / f"run_{children}"
+    url = fresh_database(admin_url(data), f"kcbx_bench_{children}", data_dir)
+    settings = Settings(data_dir=data_dir, database_url=url, province="41")
     # the machine's speed drifts within minutes: the floor is timed before and after the sweep, and their mean is
     # the sweep's floor
     before = copy_floor(url, folder)
