@@ -14,7 +14,6 @@ the same transaction, and so shows the term's ledger as its sweep did it (for th
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from pipelines.match import MATCH_TABLES, SCHOOL_RECONCILIATION, begin_matching,
 from pipelines.report import SESSION_SETTINGS as REPORT_SESSION, report_params
 from pipelines.terms import Term
 
-from .run_bench import TERM
+from .run_bench import TERM, admin_url
 
 EXPLAINABLE = re.compile(r"^\s*(create ((temp|unlogged) )?table|insert|update|delete|select)", re.I | re.S)
 
@@ -39,8 +38,7 @@ def statements(sql: str) -> list[str]:
 
 
 def run(children: int, top: int, data: Path, step: str = "match", term: str = TERM, rebuild: bool = False) -> str:
-    admin = os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
-    url = admin.replace("/postgres?", f"/kcbx_bench_{children}?", 1)
+    url = admin_url(data).replace("/postgres?", f"/kcbx_bench_{children}?", 1)
     settings = Settings(province="41")
     params = {**match_params(settings, Term.parse(term)), **report_params(settings, Term.parse(term)), "run_id": None}
     timed: list[tuple[float, str, str, str]] = []

@@ -22,7 +22,8 @@ from pipelines.config import Settings
 from pipelines.load.loader import publish_staged, stage_file
 from pipelines.terms import Term
 
-from .run_bench import TERM, admin_url, copy_floor, fresh_database, machine, province_folder, rss_mb, save_result
+from .run_bench import (TERM, admin_url, bench_folder, copy_floor, fresh_database, machine, province_folder, rss_mb,
+                        save_result)
 
 
 def registry_file(data: Path, rows: int) -> Path:
@@ -34,9 +35,8 @@ def run(rows: int, data: Path) -> dict:
     path = registry_file(data, rows)
     with open(path, "rb") as f:
         n_rows = sum(1 for _ in f) - 1
-    data_dir = data.parent / ".kcbx" / "load_run"
-    url = fresh_database(admin_url(data), "kcbx_bench_load", data_dir)
-    settings = Settings(data_dir=data_dir, database_url=url, province="41")
+    url = fresh_database(admin_url(data), "kcbx_bench_load", bench_folder(data, "load_run"))
+    settings = Settings(data_dir=bench_folder(data, "load_run"), database_url=url, province="41")
     eng = db.engine(url)
     with eng.connect() as c:
         normalizers = "C (kcbx_native)" if native.installed(c) else "SQL"

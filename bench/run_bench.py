@@ -59,8 +59,13 @@ def fresh_database(admin_url: str, name: str, data_dir: Path) -> str:
     return url
 
 
+def bench_folder(data: Path, name: str = "") -> Path:
+    """The benchmark's own folder beside its data (`bench/.kcbx`: the embedded server), or a run's data folder in it."""
+    return data.parent / ".kcbx" / name
+
+
 def admin_url(data: Path) -> str:
-    return os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(data.parent / ".kcbx", database="postgres")
+    return os.environ.get("KCBX_DATABASE_URL") or db.embedded_url(bench_folder(data), database="postgres")
 
 
 def copy_floor(url: str, folder: Path, only: str = "*.csv") -> float:
@@ -144,9 +149,8 @@ def _print(title: str, result: dict, floor: float) -> None:
 
 def run(children: int, data: Path, second_term: bool = False) -> dict:
     folder = province_folder(data, children)
-    data_dir = data.parent / ".kcbx" / f"run_{children}"
-    url = fresh_database(admin_url(data), f"kcbx_bench_{children}", data_dir)
-    settings = Settings(data_dir=data_dir, database_url=url, province="41")
+    url = fresh_database(admin_url(data), f"kcbx_bench_{children}", bench_folder(data, f"run_{children}"))
+    settings = Settings(data_dir=bench_folder(data, f"run_{children}"), database_url=url, province="41")
     # the machine's speed drifts within minutes: the floor is timed before and after the sweep, and their mean is
     # the sweep's floor
     before = copy_floor(url, folder)
@@ -180,7 +184,7 @@ def _sweep_province(args: tuple[int, str, str]) -> dict:
     folder = province_folder(data_path, children, province)
     url = admin_url(data_path).replace("/postgres?", "/kcbx_bench_provinces?", 1)
     # one data folder for all provinces, as Airflow's workers share one
-    settings = Settings(data_dir=data_path.parent / ".kcbx" / "run_provinces", database_url=url, province=province)
+    settings = Settings(data_dir=bench_folder(data_path, "run_provinces"), database_url=url, province=province)
     t = time.monotonic()
     result = sweep_timed(settings, TERM, folder)
     return {"province": province, "wall_s": round(time.monotonic() - t, 1), **result}
@@ -193,7 +197,7 @@ def run_provinces(children: int, provinces: int, data: Path) -> dict:
         province_folder(data, children, code)
     timings = {}
     for mode in ("one_after_another", "in_parallel"):
-        url = fresh_database(admin_url(data), "kcbx_bench_provinces", data.parent / ".kcbx" / "run_provinces")
+        url = fresh_database(admin_url(data), "kcbx_bench_provinces", bench_folder(data, "run_provinces"))
         db.engine(url).dispose()
         t = time.monotonic()
         jobs = [(children, code, str(data)) for code in codes]

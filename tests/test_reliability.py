@@ -1,13 +1,11 @@
 """A sweep killed at any stage and run again ends exactly like an uninterrupted one; two sweeps of one province
 never run at once; a lost database fails the run with one line."""
-import csv
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from pipelines.config import Settings
 from pipelines.generate import generate
 from pipelines.terms import parse_terms
-from tests.helpers import rows
+from tests.helpers import reported_per_school, rows
 
 KCBX = str(Path(sys.executable).with_name("kcbx"))
 STAGES = ["load", "validate", "publish", "match", "reconcile", "ledger", "report"]
@@ -101,8 +99,7 @@ def test_last_term_counts_are_of_the_roster_published_even_by_a_run_killed_befor
         lines = f.read().splitlines(keepends=True)
     # sent again without every tenth pupil (within the volume drift a sweep accepts)
     roster.write_text("".join(lines[:1] + [line for i, line in enumerate(lines[1:]) if i % 10]), encoding="utf-8")
-    with open(roster, encoding="utf-8", newline="") as f:
-        reported = Counter(r["学校标识码"] for r in csv.DictReader(f) if r["报到状态"] == "已报到")
+    reported = reported_per_school(roster)
     killed = sweep_cli(settings, "2025-autumn", tmp_path / "resent", KCBX_FAILPOINT="kill:reconcile")
     assert killed.returncode == -signal.SIGKILL
     stale = dict(rows(settings, "select school_id, reported_count from report.school_reconciliation"

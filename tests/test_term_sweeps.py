@@ -2,7 +2,6 @@
 import csv
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from pipelines.generate.ids import mistype
 from pipelines.ledger import replay
 from pipelines.sweep import match, reconcile_schools, sweep
 from pipelines.terms import parse_terms
-from tests.helpers import rows, scalar, truth
+from tests.helpers import reported_per_school, rows, scalar, truth
 
 TERMS = ["2025-autumn", "2026-spring", "2026-autumn"]
 
@@ -182,8 +181,7 @@ def test_school_reconciliation_explains_every_difference_person_by_person(swept_
 def test_each_schools_last_term_count_is_its_rows_reported_in_the_previous_terms_roster(swept_county):
     settings, sources = swept_county
     for previous, term in zip(TERMS, TERMS[1:]):
-        with open(sources / previous / "roster.csv", encoding="utf-8", newline="") as f:
-            reported = Counter(r["学校标识码"] for r in csv.DictReader(f) if r["报到状态"] == "已报到")
+        reported = reported_per_school(sources / previous / "roster.csv")
         got = dict(rows(settings, "select school_id, last_term_count from report.school_reconciliation"
                                   " where term = :t", t=term))
         assert got and got == {s: reported.get(s) for s in got}, term
