@@ -180,3 +180,33 @@ def test_each_finding_carries_the_poverty_household_and_special_groups_listing_i
     assert sum(p for _, p, _, _ in found) >= 20 and sum(bool(g) for *_, g in found) >= 20
     assert [(k, p, t, sorted(g)) for k, p, t, g in found] == [
         (k, k in poverty, poverty.get(k), sorted(groups.get(k, ()))) for k, *_ in found]
+
+
+def test_a_roster_row_naming_a_hukou_child_with_no_registry_row_is_listed_as_attending_unregistered(
+        session_database, tmp_path):
+    # 人在籍不在: a child the hukou knows, attending a school that reports him, with no registry row anywhere. His ID
+    # number is a person's key (the hukou child's), but no registry pupil's: the row is a registry fault listed at
+    # its school, not the report of a registered pupil
+    sources = tmp_path / "sources"
+    generate(sources, parse_terms("2025-autumn"), children=2000, seed=7)
+    settings = Settings(data_dir=tmp_path / "data", database_url=session_database(), province="41")
+    child = next(r for r in truth(sources, "2025-autumn").values()
+                 if r["outcome"] == "out_of_school" and not r["hard_case"])
+    roster = sources / "2025-autumn" / "roster.csv"
+    with open(roster, encoding="utf-8", newline="") as f:
+        lines = list(csv.DictReader(f))
+    school = lines[0]["学校标识码"]
+    with open(roster, "a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow([school, "", child["person_id"], child["name"], "已报到"])
+    sweep(settings, "2025-autumn", str(sources / "2025-autumn"))
+
+    listed = rows(settings, "select school_id, line, id_number from match.unregistered_attendees"
+                            " where term = '2025-autumn'")
+    assert listed == [(school, len(lines) + 2, child["person_id"])], listed
+    status = rows(settings, "select status, reported_school_id from match.person_term where term = '2025-autumn'"
+                            " and person_key = :p", p=child["person_id"])
+    assert status == [("not_enrolled", None)], status
+    unexplained, unregistered = rows(settings, "select unexplained_difference, unregistered_listed from"
+                                               " report.school_reconciliation where term = '2025-autumn'"
+                                               " and school_id = :s", s=school)[0]
+    assert (unexplained, unregistered) == (0, 1)

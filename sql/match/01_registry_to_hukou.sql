@@ -41,30 +41,41 @@ from core.hukou h
 where h.province = :province and h.term = :term and h.id_number is not null
   and h.line not in (select line from t_hukou_shadowed);  -- a hashed subplan: one probe per row, however many
 
--- by ID number: nearly every row; the weaker keys are tried only on the rows left. Each row's flags (bits of one
--- integer: what the row says of its pupil, for t_reg_person below) are computed here; the weaker keys never match
--- by ID, so no later update changes them.
+-- by ID number: nearly every row; the weaker keys are tried only on the rows left. A full join: each hukou child
+-- no registry row names by ID number is a row of its own (no line, match method 'hukou'), and each row a registry
+-- row matched carries its hukou child (the hukou_* columns), so that 03 finds every person, and what the hukou and
+-- the registry say of him, in this one table, with no second join of the hukou and the registry. Each registry
+-- row's flags (bits of one integer: what the row says of its pupil, for t_reg_person below) are computed here; the
+-- weaker keys never match by ID, so no later update changes them. The registry's filter is inside the full join
+-- (a WHERE on its columns would drop the hukou children's own rows).
 create unlogged table t_reg as
 select r.line, r.student_no, r.id_number, r.id_valid, r.name, r.name_key, r.gender, r.birth_date,
-  r.school_id, r.school_region_code, r.grade, r.registry_status, p.in_province,
-  by_id.id_number as person_key, case when by_id.id_number is not null then 'id' end as match_method,
-  (r.registry_status = '死亡')::int
-    | ((p.in_province and r.registry_status = '在读')::int << 1)
+  r.school_id, r.school_region_code, r.grade, r.registry_status, coalesce(r.in_province, false) as in_province,
+  by_id.id_number as person_key,
+  case when by_id.id_number is null then null when r.line is null then 'hukou' else 'id' end as match_method,
+  case when r.line is null then 0 else
+    (r.registry_status = '死亡')::int
+    | ((r.in_province and r.registry_status = '在读')::int << 1)
     | ((r.registry_status = '休学')::int << 2)
-    | ((not p.in_province and r.registry_status in ('在读', '休学'))::int << 3)
+    | ((not r.in_province and r.registry_status in ('在读', '休学'))::int << 3)
     | ((r.registry_status = '毕业' and r.grade = 9)::int << 4)
     | ((r.registry_status = '毕业' and r.grade = 6)::int << 5)
     | ((r.registry_status in ('在读', '休学') and r.grade >= 7)::int << 6)
     | ((r.registry_status = '转出')::int << 7)
-    | (p.in_province::int << 8)
-    | ((by_id.id_number is not null)::int << 9) as flags,
+    | (r.in_province::int << 8)
+    | ((by_id.id_number is not null)::int << 9) end as flags,
   -- (a constant in the select list would make the one process that writes the rows copy each of them again to add
   -- it, ten million rows: about 6 s; a value computed once, as here, is passed to the parallel workers)
-  (select true) as speaks, (select true) as first_at_school
-from core.registry r
-cross join lateral (select coalesce(left(r.school_region_code, 2) = :province, false) as in_province) p
-left join t_hukou by_id on by_id.id_number = r.id_number
-where r.province = :province and r.term = :term;
+  (select true) as speaks, (select true) as first_at_school,
+  by_id.id_number is not null as in_hukou, by_id.id_valid as hukou_id_valid, by_id.name as hukou_name,
+  by_id.name_key as hukou_name_key, by_id.gender as hukou_gender, by_id.birth_date as hukou_birth_date,
+  by_id.age as hukou_age, by_id.region_code as hukou_region_code, by_id.hukou_status
+from (
+  select r.*, coalesce(left(r.school_region_code, 2) = :province, false) as in_province
+  from core.registry r
+  where r.province = :province and r.term = :term
+) r
+full join t_hukou by_id on by_id.id_number = r.id_number;
 
 -- The rows no ID number matched are few. They are found once (by parallel workers), with their place in t_reg
 -- (ctid); the weaker keys are tried on them alone, and t_reg is updated once, at their places: a statement that
@@ -114,33 +125,45 @@ analyze t_reg;
 
 -- Per person, for 02 and 03: what the registry rows say (matched_by_id: one of them found the hukou child by ID
 -- number, so that number is the person's key), and the row that speaks for the pupil (an in-province 在读 row
--- first, then 休学, then the first line; a term's registry is one file, so its line numbers are unique). A person
--- with one row is that row, as it is. Only the rows of the few people with several are sorted by person, for a
--- window over each person's rows (see t_hukou_shadowed for the two steps): they get the person's flags and ID
--- validity, each learns whether it is the person's first row at its school (for 06), and all but the one
--- that speaks stop speaking. t_reg_person is the rows that speak.
+-- first, then 休学, then the first line; a term's registry is one file, so its line numbers are unique; a hukou
+-- child's own row, which has no line, last). A person with one row is that row, as it is. Only the rows of the few
+-- people with several are sorted by person, for a window over each person's rows (see t_hukou_shadowed for the two
+-- steps): they get the person's flags, ID validity and hukou child (a registry row a weaker key matched has none
+-- of its own: the child's own row, or a row that matched him by ID number, gives it), each learns whether it is the
+-- person's first row at its school (for 06), and all but the one that speaks stop speaking. They are updated at
+-- their places (ctid): a hukou child's own row has no line. t_reg_person is the rows that speak.
 create unlogged table t_reg_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_reg;
 
-update t_reg r set speaks = s.rn = 1, flags = s.flags, id_valid = s.id_valid, first_at_school = s.first_at_school
+update t_reg r set speaks = s.rn = 1, flags = s.flags, id_valid = s.id_valid, first_at_school = s.first_at_school,
+  in_hukou = s.in_hukou, hukou_id_valid = s.hukou_id_valid, hukou_name = s.hukou_name,
+  hukou_name_key = s.hukou_name_key, hukou_gender = s.hukou_gender, hukou_birth_date = s.hukou_birth_date,
+  hukou_age = s.hukou_age, hukou_region_code = s.hukou_region_code, hukou_status = s.hukou_status
 from (
-  select line, row_number() over w as rn, bit_or(flags) over w as flags,
+  select ctid as row_id, row_number() over w as rn, bit_or(flags) over w as flags,
     bool_or(id_valid) over w as id_valid,
     -- the row that registers the pupil at its school (an in-province 在读 row first), for 06's school counts
     row_number() over (partition by person_key, school_id
                        order by in_province and registry_status = '在读' desc, school_region_code, line) = 1
-      as first_at_school
+      as first_at_school,
+    -- one hukou child per person (his ID number is the key): the rows that have him agree
+    bool_or(in_hukou) over w as in_hukou, bool_or(hukou_id_valid) over w as hukou_id_valid,
+    max(hukou_name) over w as hukou_name, max(hukou_name_key) over w as hukou_name_key,
+    max(hukou_gender) over w as hukou_gender, max(hukou_birth_date) over w as hukou_birth_date,
+    max(hukou_age) over w as hukou_age, max(hukou_region_code) over w as hukou_region_code,
+    max(hukou_status) over w as hukou_status
   from t_reg where hashtextextended(person_key, 0) in (select key_hash from t_reg_repeated)
   window w as (partition by person_key
                order by case when in_province and registry_status = '在读' then 0
                              when registry_status = '休学' then 1 else 2 end, line
                rows between unbounded preceding and unbounded following)
 ) s
-where s.line = r.line;
+where r.ctid = s.row_id;
 
 create view t_reg_person as
 select person_key, line, school_id, grade, school_region_code as school_region, registry_status, match_method,
-  id_number, name, name_key, gender, birth_date, id_valid,
+  id_number, name, name_key, gender, birth_date, id_valid, in_hukou, hukou_id_valid, hukou_name, hukou_name_key,
+  hukou_gender, hukou_birth_date, hukou_age, hukou_region_code, hukou_status,
   flags & 1 > 0 as dead, flags & 2 > 0 as enrolled_here, flags & 4 > 0 as on_leave, flags & 8 > 0 as elsewhere,
   flags & 16 > 0 as completed, flags & 32 > 0 as primary_graduate, flags & 64 > 0 as in_junior_high,
   flags & 128 > 0 as transferred, flags & 256 > 0 as any_in_province, flags & 512 > 0 as matched_by_id

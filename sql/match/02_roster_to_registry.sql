@@ -34,12 +34,13 @@ from t_roster ro where ro.person_key is null;
 analyze t_roster_open;
 
 -- an ID number that is a pupil's key (a registry row with a mistyped ID that matched its hukou child by 学籍号 or
--- name), else the same 全国学籍号
+-- name; not a hukou child's own row, which is no pupil), else the same 全国学籍号
 create unlogged table t_roster_found as
 select o.row_id, coalesce(k.person_key, x.person_key) as person_key,
   case when k.person_key is not null then 'id' else 'student_no' end as match_method
 from t_roster_open o
-left join (select distinct person_key from t_reg where person_key in (select id_number from t_roster_open)) k
+left join (select distinct person_key from t_reg
+           where line is not null and person_key in (select id_number from t_roster_open)) k
   on k.person_key = o.id_number
 left join (select student_no, coalesce(min(person_key) filter (where in_province), min(person_key)) as person_key
            from t_reg where student_no in (select student_no from t_roster_open) group by student_no) x
