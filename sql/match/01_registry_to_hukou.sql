@@ -135,29 +135,32 @@ analyze t_reg;
 create unlogged table t_reg_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_reg;
 
+-- (their window, into a table of its own first: few rows, which the update finds at their places)
+create unlogged table t_reg_several as
+select ctid as row_id, row_number() over w as rn, bit_or(flags) over w as flags,
+  bool_or(id_valid) over w as id_valid,
+  -- the row that registers the pupil at its school (an in-province 在读 row first), for 06's school counts
+  row_number() over (partition by person_key, school_id
+                     order by in_province and registry_status = '在读' desc, school_region_code, line) = 1
+    as first_at_school,
+  -- one hukou child per person (his ID number is the key): the rows that have him agree
+  bool_or(in_hukou) over w as in_hukou, bool_or(hukou_id_valid) over w as hukou_id_valid,
+  max(hukou_name) over w as hukou_name, max(hukou_name_key) over w as hukou_name_key,
+  max(hukou_gender) over w as hukou_gender, max(hukou_birth_date) over w as hukou_birth_date,
+  max(hukou_age) over w as hukou_age, max(hukou_region_code) over w as hukou_region_code,
+  max(hukou_status) over w as hukou_status
+from t_reg where hashtextextended(person_key, 0) in (select key_hash from t_reg_repeated)
+window w as (partition by person_key
+             order by case when in_province and registry_status = '在读' then 0
+                           when registry_status = '休学' then 1 else 2 end, line
+             rows between unbounded preceding and unbounded following);
+analyze t_reg_several;
+
 update t_reg r set speaks = s.rn = 1, flags = s.flags, id_valid = s.id_valid, first_at_school = s.first_at_school,
   in_hukou = s.in_hukou, hukou_id_valid = s.hukou_id_valid, hukou_name = s.hukou_name,
   hukou_name_key = s.hukou_name_key, hukou_gender = s.hukou_gender, hukou_birth_date = s.hukou_birth_date,
   hukou_age = s.hukou_age, hukou_region_code = s.hukou_region_code, hukou_status = s.hukou_status
-from (
-  select ctid as row_id, row_number() over w as rn, bit_or(flags) over w as flags,
-    bool_or(id_valid) over w as id_valid,
-    -- the row that registers the pupil at its school (an in-province 在读 row first), for 06's school counts
-    row_number() over (partition by person_key, school_id
-                       order by in_province and registry_status = '在读' desc, school_region_code, line) = 1
-      as first_at_school,
-    -- one hukou child per person (his ID number is the key): the rows that have him agree
-    bool_or(in_hukou) over w as in_hukou, bool_or(hukou_id_valid) over w as hukou_id_valid,
-    max(hukou_name) over w as hukou_name, max(hukou_name_key) over w as hukou_name_key,
-    max(hukou_gender) over w as hukou_gender, max(hukou_birth_date) over w as hukou_birth_date,
-    max(hukou_age) over w as hukou_age, max(hukou_region_code) over w as hukou_region_code,
-    max(hukou_status) over w as hukou_status
-  from t_reg where hashtextextended(person_key, 0) in (select key_hash from t_reg_repeated)
-  window w as (partition by person_key
-               order by case when in_province and registry_status = '在读' then 0
-                             when registry_status = '休学' then 1 else 2 end, line
-               rows between unbounded preceding and unbounded following)
-) s
+from t_reg_several s
 where r.ctid = s.row_id;
 
 create view t_reg_person as
