@@ -195,10 +195,13 @@ def test_a_roster_row_naming_a_hukou_child_with_no_registry_row_is_listed_as_att
                  if r["outcome"] == "out_of_school" and not r["hard_case"])
     roster = sources / "2025-autumn" / "roster.csv"
     with open(roster, encoding="utf-8", newline="") as f:
-        lines = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        lines = list(reader)
     school = lines[0]["学校标识码"]
     with open(roster, "a", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerow([school, "", child["person_id"], child["name"], "已报到"])
+        csv.DictWriter(f, reader.fieldnames).writerow({"学校标识码": school, "全国学籍号": "",
+                                                       "身份证号": child["person_id"], "姓名": child["name"],
+                                                       "报到状态": "已报到"})
     sweep(settings, "2025-autumn", str(sources / "2025-autumn"))
 
     listed = rows(settings, "select school_id, line, id_number from match.unregistered_attendees"
