@@ -20,6 +20,13 @@ ROW = "G{id},{id},{name},男,2015-03-09,4101021001,第一小学,410102,4,在读\
 IDS = ["41010220150309106X", "410102201503090024", "410102201503090032"]  # valid GB 11643 numbers
 
 
+ASCII_HEADER = ("student_no,id_number,name,gender,birth_date,school_id,school_name,school_region_code,grade,"
+                "registry_status\n")
+# more than the reader's first read ahead (8 KB) of ASCII rows
+ASCII_ROWS = "".join(f"G{n},{IDS[n % 2]},Zhang Wei,1,2015-03-09,4101021001,No. 1 Primary,410102,4,1\n"
+                     for n in range(150))
+
+
 def write(path, text, encoding="utf-8"):
     path.write_bytes(text.encode(encoding))
     return path
@@ -358,6 +365,10 @@ def _staged_rows(eng, source, file_hash):
     ("title row above the header", "某县学籍名册\n" + registry_text(), "utf-8", True),
     ("a column no source needs", registry_text().replace("\n", ",备注\n", 1).replace("在读\n", "在读,转学中\n"), "utf-8",
      True),
+    # the encoding is told from the first 200 bytes (ENCODING_SAMPLE below): ASCII there, GBK after it
+    ("GBK after the encoding's sample", ASCII_HEADER + ASCII_ROWS + ROW.format(id=IDS[2], name="王芳"), "gbk", True),
+    ("GBK header below an ASCII title row longer than the sample", "Registry export of county 410102, term 2025-autumn,"
+     " sent on 2025-09-15 by the county education bureau; " * 4 + "\n" + registry_text(), "gbk", True),
     ("embedded newline", HEADER + ROW.format(id=IDS[0], name="张伟").replace("第一小学", '"第一\n小学"'), "utf-8",
      False),
     ("blank line", registry_text() + "\n" + ROW.format(id=IDS[1], name="李娜"), "utf-8", False),
@@ -373,11 +384,13 @@ def test_copy_reads_a_file_exactly_as_the_row_reader_does(settings, tmp_path, mo
     eng = db.prepare(settings)
     monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)   # even a small file in parts, as a large one would be
     monkeypatch.setattr(loader, "COPY_SESSIONS", 2)
+    monkeypatch.setattr(loader, "ENCODING_SAMPLE", 200)
     with caplog.at_level("INFO", logger="kcbx.load"):
         fast = stage_file(eng, settings, TERM, "registry", path, None)
     assert ("read by COPY in" in caplog.text) == by_copy
     if name == "clean utf-8":
         assert "read by COPY in 2 parts" in caplog.text
+    assert fast.encoding == {"utf-8-sig": "utf-8"}.get(encoding, encoding)
     fast_rows = _staged_rows(eng, "registry", fast.file_hash)
     monkeypatch.setattr(loader, "copy_plan", lambda path, stream, parts: None)
     slow = stage_file(eng, settings, TERM, "registry", path, None)

@@ -5,7 +5,8 @@ record is line header_line + n, which the staging leaf's line sequence numbers d
 exact. A large file is cut at line ends into parts that several sessions COPY at once, each into its own leaf.
 Anything COPY cannot take as it is (a wrong number of fields, a truncated last line, a byte the encoding does not
 have) makes COPY fail; the caller drops what was copied and reads the file with the general reader, which records
-each problem row. Both paths give the same rows, lines and values (tests/test_load.py).
+each problem row (or, when the encoding told from the file's first bytes was not the whole file's, COPYs it again
+in the whole file's). Both paths give the same rows, lines and values (tests/test_load.py).
 """
 from __future__ import annotations
 

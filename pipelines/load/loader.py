@@ -42,6 +42,9 @@ SUFFIXES = {".csv", ".xlsx"}
 # several sessions COPY at once, one per core (at most 4).
 PARALLEL_MIN_BYTES = 8 << 20
 COPY_SESSIONS = max(1, min(4, os.cpu_count() or 1))
+# A CSV file's encoding is told from its first bytes: COPY checks every byte against it (a file it refuses is read
+# again, its encoding told from all of it), so the whole file is not decoded once more in Python first.
+ENCODING_SAMPLE = 1 << 20
 
 
 @dataclass
@@ -154,17 +157,36 @@ def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, str
         with ThreadPoolExecutor(len(parts)) as pool:
             return sum(pool.map(copy, range(len(parts))))
     except psycopg2.Error as e:
-        log.info("%s: COPY cannot take the file as it is (%s); reading it row by row",
-                 path.name, (str(e).strip().splitlines() or [type(e).__name__])[0])
+        log.info("%s: COPY cannot take the file as it is (%s)", path.name,
+                 (str(e).strip().splitlines() or [type(e).__name__])[0])
         return None
+
+
+def _copy_file(eng: Engine, settings: Settings, term: Term, file_hash: str, stream: RowStream, path: Path,
+               parts: list[Part] | None, sessions: int) -> tuple[RowStream, list[Part] | None, int | None]:
+    """COPY the file when it can take it as it is. The stream's encoding may come from a sample (ENCODING_SAMPLE):
+    when COPY refuses the file, its encoding is told from the whole file, and COPY tries again if that differs.
+    Returns the stream the rows are read by (every byte's encoding checked unless COPY took the file), the parts
+    and the rows COPY copied (None when it did not)."""
+    copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts) if parts else None
+    if copied is None and stream.format == "csv":
+        sampled = stream.encoding
+        stream.close()
+        stream = open_rows(path, stream.source, settings)
+        if stream.encoding != sampled:
+            parts = copy_plan(path, stream, sessions)
+            copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts) if parts else None
+    return stream, parts, copied
 
 
 def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: Path, run_id: str) -> StagedFile:
     src = SOURCES[source]
-    # the file's hash and its encoding check (which reads the whole file too) at once: hashlib lets go of the GIL
+    # the file's hash and COPY's plan of it (each a pass over the whole file) at once: hashlib lets go of the GIL
     with ThreadPoolExecutor(1, thread_name_prefix="kcbx-hash") as pool:
         hashing = pool.submit(sha256_file, path)
-        stream = open_rows(path, src, settings)
+        stream = open_rows(path, src, settings, encoding_sample=ENCODING_SAMPLE)
+        sessions = COPY_SESSIONS if path.stat().st_size >= PARALLEL_MIN_BYTES else 1
+        parts = copy_plan(path, stream, sessions)
         file_hash = hashing.result()
     key = {"p": settings.province, "t": term.code, "s": source, "h": file_hash}
     with eng.connect() as c:
@@ -200,13 +222,13 @@ def stage_file(eng: Engine, settings: Settings, term: Term, source: str, path: P
     with eng.begin() as conn:
         conn.execute(sa.text("delete from audit.row_issues where file_hash = :h and term = :t and province = :p"),
                      key)
-    parts = copy_plan(path, stream, COPY_SESSIONS if path.stat().st_size >= PARALLEL_MIN_BYTES else 1)
-    copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts) if parts else None
+    stream, parts, copied = _copy_file(eng, settings, term, file_hash, stream, path, parts, sessions)
     if copied is not None:
         counts["read"] = copied
         stream.close()
         log.info("%s: %d rows copied and typed in %.1f s", path.name, copied, time.monotonic() - started)
     else:
+        log.info("%s: reading it row by row", path.name)
         with eng.begin() as conn:
             leaf, = create_file_partition(conn, source, settings.province, term.code, file_hash, [1])
             raw_copy(conn, f"copy {leaf} (line, {', '.join(c + '_raw' for c in stream.columns)}) from stdin"

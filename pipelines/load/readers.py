@@ -61,12 +61,16 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
-def detect_encoding(path: Path) -> str:
-    """utf-8-sig if the whole file decodes as UTF-8 (with or without BOM), else gbk, else gb18030."""
+def detect_encoding(path: Path, sample: int | None = None) -> str:
+    """utf-8-sig if the whole file (or its first `sample` bytes) decodes as UTF-8 (with or without BOM), else gbk,
+    else gb18030. A sample's answer holds only for what reads the rest with a check of its own (COPY does)."""
     for enc in ("utf-8-sig", "gbk", "gb18030"):
         dec = codecs.getincrementaldecoder(enc)("strict")
         try:
             with open(path, "rb") as f:
+                if sample is not None:
+                    dec.decode(f.read(sample))  # a character cut at the sample's end is not an error
+                    return enc
                 while chunk := f.read(1 << 20):
                     dec.decode(chunk)
             dec.decode(b"", final=True)
@@ -76,16 +80,25 @@ def detect_encoding(path: Path) -> str:
     raise InputError(f"{path.name}: text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV")
 
 
-def open_rows(path: Path, source: Source, settings: Settings | None = None) -> RowStream:
+def open_rows(path: Path, source: Source, settings: Settings | None = None,
+              encoding_sample: int | None = None) -> RowStream:
+    """The file's records after its header. With `encoding_sample`, the encoding is told from the file's first
+    bytes only (see detect_encoding)."""
     fmt = detect_format(path)
     if fmt == "xlsx":
         return _open_xlsx(path, source, settings)
-    encoding = detect_encoding(path)
+    encoding = detect_encoding(path, encoding_sample)
     f = open(path, encoding=encoding, newline="", errors="strict")
     reader = csv.reader(f)
     rows = _numbered_csv(reader)
-    return _with_header(path, source, settings, "csv", "gbk" if encoding == "gbk" else
-                        ("utf-8" if encoding == "utf-8-sig" else encoding), rows, on_close=f.close)
+    try:
+        return _with_header(path, source, settings, "csv", "gbk" if encoding == "gbk" else
+                            ("utf-8" if encoding == "utf-8-sig" else encoding), rows, on_close=f.close)
+    except UnicodeDecodeError:  # the rows above the header run past the sample into another encoding
+        f.close()
+        if encoding_sample is None:
+            raise
+        return open_rows(path, source, settings)
 
 
 def _numbered_csv(reader) -> Iterator[tuple[int, list[str] | None, str | None]]:
