@@ -161,6 +161,26 @@ def test_rows_are_accounted_for_and_rejected_rows_are_not_published(settings, tm
     assert [(l, s) for l, _, s in issues] == [(3, "rejected"), (5, "rejected")]
 
 
+def test_a_file_of_no_known_encoding_past_its_sample_is_refused_and_nothing_of_it_stays_staged(settings, tmp_path,
+                                                                                               monkeypatch):
+    """The encoding is told from a file's first bytes, and COPY checks the rest: a byte no encoding has, after them,
+    stops the load with one line naming the file, as a whole-file check did, and leaves none of its rows staged."""
+    from pipelines.load import loader
+    from pipelines.load.archive import sha256_file
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(loader, "COPY_SESSIONS", 2)
+    monkeypatch.setattr(loader, "ENCODING_SAMPLE", 200)
+    path = tmp_path / "registry.csv"
+    path.write_bytes((ASCII_HEADER + ASCII_ROWS).encode() + b"G9,9,\xff\xff,1,2015-03-09,4101021001,x,410102,4,1\n")
+    eng = db.prepare(settings)
+    with pytest.raises(InputError, match="registry.csv: text is neither UTF-8 nor GBK"):
+        stage_file(eng, settings, TERM, "registry", path, None)
+    with eng.connect() as c:
+        left = c.execute(sa.text("select count(*) from pg_class where relname like :leaf"),
+                         {"leaf": f"registry_41_{sha256_file(path)[:16]}%"}).scalar()
+    assert left == 0
+
+
 def test_publishing_refuses_a_file_whose_staged_rows_are_gone(settings, tmp_path):
     """A load killed halfway, or staging replaced by an upgrade, must not publish a file as if it had no rows."""
     from pipelines.load.staging import file_partition

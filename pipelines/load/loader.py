@@ -159,6 +159,9 @@ def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, str
     except psycopg2.Error as e:
         log.info("%s: COPY cannot take the file as it is (%s)", path.name,
                  (str(e).strip().splitlines() or [type(e).__name__])[0])
+        with eng.begin() as conn:  # the parts other sessions copied
+            conn.execute(sa.text("drop table if exists "
+                                 + file_partition(stream.source.name, settings.province, file_hash)))
         return None
 
 
