@@ -136,9 +136,11 @@ def analyze_staged(conn, leaf: str) -> None:
 
 
 def _copy_parts(eng: Engine, settings: Settings, term: Term, file_hash: str, stream: RowStream, path: Path,
-                parts: list[Part]) -> int | None:
+                parts: list[Part] | None) -> int | None:
     """COPY each part of the file into a leaf of its own, one session per part; returns the rows copied, or None
-    (nothing usable kept) if COPY refused any part."""
+    (nothing usable kept) if COPY refused any part or there are no parts (copy_plan found COPY cannot read it)."""
+    if not parts:
+        return None
     with eng.begin() as conn:
         leaves = create_file_partition(conn, stream.source.name, settings.province, term.code, file_hash,
                                        [p.first_line for p in parts])
@@ -171,14 +173,14 @@ def _copy_file(eng: Engine, settings: Settings, term: Term, file_hash: str, stre
     when COPY refuses the file, its encoding is told from the whole file, and COPY tries again if that differs.
     Returns the stream the rows are read by (every byte's encoding checked unless COPY took the file), the parts
     and the rows COPY copied (None when it did not)."""
-    copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts) if parts else None
+    copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts)
     if copied is None and stream.format == "csv":
         sampled = stream.encoding
         stream.close()
         stream = open_rows(path, stream.source, settings)
         if stream.encoding != sampled:
             parts = copy_plan(path, stream, sessions)
-            copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts) if parts else None
+            copied = _copy_parts(eng, settings, term, file_hash, stream, path, parts)
     return stream, parts, copied
 
 
