@@ -96,6 +96,8 @@ FAST_AND_GENERAL = [
     ("kcbx.name_key(v)", "kcbx.name_key_general(v)"),
     ("kcbx.norm_code(v)", "kcbx.norm_code_general(v)"),
     ("kcbx.norm_compact(v)", "kcbx.norm_compact_general(v)"),
+    ("kcbx.norm_int(v)", "kcbx.norm_int_general(v)"),
+    ("kcbx.norm_text(v)", "kcbx.norm_text_general(v)"),
     ("kcbx.halfwidth(v)", "translate(v, '０１２３４５６７８９Ｘｘ－　', '0123456789Xx- ')"),
 ]
 _ALPHABET = "0123456789Xx -/.年月日一二三初张張伟偉　１２Ｘ\t·男女"

@@ -32,8 +32,7 @@ _TYPED = {
     "date": lambda c: [(c.name, "date", "kcbx.parse_date({r})")],
     "grade": lambda c: [(c.name, "smallint", "kcbx.norm_grade({r})")],
     "region": lambda c: [(c.name, "text", "kcbx.norm_region({r})")],
-    "int": lambda c: [(c.name, "int",
-                       "case when btrim(kcbx.halfwidth({r})) ~ '^[0-9]{{1,9}}$' then btrim(kcbx.halfwidth({r}))::int end")],
+    "int": lambda c: [(c.name, "int", "kcbx.norm_int({r})")],
     # digits only, as nearly every school id is written, need no folding (is_digits is one pass in C)
     "school_id": lambda c: [(c.name, "text",
                              "case when kcbx.is_digits({r}) then {r} else nullif(btrim(kcbx.halfwidth({r})), '') end")],
@@ -41,7 +40,7 @@ _TYPED = {
     # a value the contract allows, as written, needs no normalizing (a list test is cheaper than norm_code's)
     "code": lambda c: [(c.name, "text", "case when {r} in (" + ", ".join(map(sql_literal, c.allowed))
                         + ") then {r} else kcbx.norm_code({r}) end" if c.allowed else "kcbx.norm_code({r})")],
-    "text": lambda c: [(c.name, "text", "nullif(btrim({r}), '')")],
+    "text": lambda c: [(c.name, "text", "kcbx.norm_text({r})")],
 }
 
 
