@@ -392,6 +392,8 @@ def _staged_rows(eng, source, file_hash):
     ("embedded newline", HEADER + ROW.format(id=IDS[0], name="张伟").replace("第一小学", '"第一\n小学"'), "utf-8",
      False),
     ("blank line", registry_text() + "\n" + ROW.format(id=IDS[1], name="李娜"), "utf-8", False),
+    ("a row of empty fields, as spreadsheets write a blank row",
+     (registry_text() + ",,,,,,,,,\n" + ROW.format(id=IDS[1], name="李娜")).replace("\n", "\r\n"), "utf-8", False),
     ("truncated last line", registry_text() + "G2,2,钱七,女", "utf-8", False),
     ("extra empty field", registry_text().replace("在读\n", "在读,\n"), "utf-8", False),
 ])
