@@ -18,7 +18,8 @@ NORMALIZERS = ["kcbx.norm_id(v)", "kcbx.raw_id_valid(v)", "kcbx.id_valid(kcbx.no
                "kcbx.norm_code(v)", "kcbx.name_key(v)", "kcbx.norm_grade(v)", "kcbx.id_is_canonical(v)",
                "case when kcbx.id_is_canonical(v) then kcbx.canonical_id_valid(v) end", "kcbx.id_birth_date(v)",
                "kcbx.is_digits(v)",
-               "kcbx.is_upper_alnum(v)", "kcbx.has_no_space(v)", "kcbx.is_simplified_hanzi(v)"]
+               "kcbx.is_upper_alnum(v)", "kcbx.has_no_space(v)", "kcbx.is_simplified_hanzi(v)",
+               "kcbx.age_on(kcbx.parse_date(v), date '2025-08-31')", "kcbx.age_on(date '2016-02-29', kcbx.parse_date(v))"]
 
 # Values at the edges of each fast path: calendar edges, check characters, white space of every kind, names with
 # traditional characters, CJK outside the basic block, text that is almost a clean value.
@@ -77,6 +78,24 @@ def test_c_and_sql_normalizers_give_the_same_results(conn):
         assert [r for r, s in zip(with_c, with_sql) if r != s] == []
 
     check()
+
+
+@pytest.mark.skipif(not _buildable(), reason="the library is built for the embedded server, with a C compiler")
+def test_c_and_sql_ages_agree_on_every_birth_date(conn):
+    """A child's age in full years (school age, the grade a child of that age is in), on every day of 27 years of
+    birth dates, counted on the usual cutoff, on days around 29 February and before the birth."""
+    ages = """select array_agg(kcbx.age_on(b.d::date, o.on_date) order by b.d, o.on_date)
+              from generate_series(date '2000-01-01', date '2026-12-31', interval '1 day') b(d)
+              cross join unnest(array[date '2025-08-31', date '2024-02-29', date '2025-02-28', date '2025-03-01',
+                                      date '2023-02-28', date '2012-06-15', date '2000-01-01']) o(on_date)"""
+    try:
+        with_c = conn.execute(sa.text(ages)).scalar()
+        db.exec_script(conn, db.sql_text("functions/normalize.sql"))   # the SQL definition, in this transaction
+        assert not native.installed(conn)
+        assert with_c == conn.execute(sa.text(ages)).scalar()
+    finally:
+        conn.rollback()
+    assert min(with_c) < 0 and max(with_c) == 25
 
 
 def test_a_server_that_cannot_load_the_library_keeps_the_sql_normalizers(conn):

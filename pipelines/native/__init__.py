@@ -1,5 +1,6 @@
-"""kcbx_native: the C versions of the normalizers' fast-path tests, and of the step that picks the repeated values
-of ten million key hashes (kcbx.repeated_in), installed over their SQL definitions.
+"""kcbx_native: the C versions of the normalizers' fast-path tests, of the step that picks the repeated values of
+ten million key hashes (kcbx.repeated_in) and of a child's age in full years (kcbx.age_on, which validation and
+matching compute for every child of a province), installed over their SQL definitions.
 
 Loading types every value of every row as COPY writes it (pipelines/load/staging.py), and the tests that tell a
 clean value from one needing the general normalizer (an 18-character ID number, its birth date and check
@@ -43,6 +44,7 @@ FUNCTIONS = {
     "kcbx.has_no_space(s text) returns boolean": "kcbx_has_no_space",
     "kcbx.hanzi_in_set(s text, bits bytea) returns boolean": "kcbx_hanzi_in_set",
     "kcbx.repeated_in(hashes bigint[]) returns bigint[]": "kcbx_repeated_in",
+    "kcbx.age_on(birth date, on_date date) returns int": "kcbx_age_on",
 }
 
 

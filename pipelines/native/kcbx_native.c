@@ -13,7 +13,8 @@
  * it picks the 64-bit hashes that repeat among ten million in a fifth of a second (repeated_values), against several
  * seconds for the SQL definition's grouping of ten million rows.
  *
- * The functions only read their arguments and never raise (beyond running out of memory).
+ * The functions only read their arguments and never raise (beyond running out of memory), but age_on, which raises
+ * where the SQL definition does.
  */
 #include "postgres.h"
 
@@ -141,6 +142,35 @@ kcbx_iso_date(PG_FUNCTION_ARGS)
 		|| !digits(s, 4) || !digits(s + 5, 2) || !digits(s + 8, 2) || !date_of(s, s + 5, s + 8, &date))
 		PG_RETURN_NULL();
 	PG_RETURN_DATEADT(date);
+}
+
+/*
+ * kcbx.age_on(birth, on_date): full years from birth to on_date, as extract(year from age(on_date, birth)) counts them:
+ * the difference of the years, less one when on_date's month and day come before birth's; negative when on_date comes
+ * first (age() then counts from on_date to birth, and negates). Like age(), it raises on an infinite date.
+ */
+PG_FUNCTION_INFO_V1(kcbx_age_on);
+Datum
+kcbx_age_on(PG_FUNCTION_ARGS)
+{
+	DateADT		from = PG_GETARG_DATEADT(0);
+	DateADT		to = PG_GETARG_DATEADT(1);
+	int			sign = 1,
+				y1, m1, d1, y2, m2, d2;
+
+	if (DATE_NOT_FINITE(from) || DATE_NOT_FINITE(to))
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	if (to < from)
+	{
+		DateADT		first = to;
+
+		to = from;
+		from = first;
+		sign = -1;
+	}
+	j2date(from + POSTGRES_EPOCH_JDATE, &y1, &m1, &d1);
+	j2date(to + POSTGRES_EPOCH_JDATE, &y2, &m2, &d2);
+	PG_RETURN_INT32(sign * (y2 - y1 - (m2 < m1 || (m2 == m1 && d2 < d1))));
 }
 
 /* kcbx.is_digits(s): s ~ '^[0-9]+$' */
