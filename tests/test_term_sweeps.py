@@ -140,6 +140,12 @@ def test_rerunning_every_term_changes_nothing(swept_county):
     still_open = scalar(settings, "select count(*) from report.case_ledger where status not in ('closed', 'excluded')")
     assert summary["ledger"]["open_cases"] == still_open > 50
     assert rows(settings, "select * from report.case_ledger order by case_id") == ledger_before
+    # and of matching: the term's findings by type and its persons by status
+    said = {k: v for k, v in summary["match"].items() if k.startswith(("finding_", "status_"))}
+    assert said == dict(rows(settings, "select 'finding_' || case_type, count(*) from match.findings"
+                                       " where term = '2026-autumn' group by 1 union all select 'status_' || status,"
+                                       " count(*) from match.person_term where term = '2026-autumn' group by 1"))
+    assert said["status_enrolled_reported"] > 1000 and said["finding_dropout"] > 10
 
 
 def test_replaying_events_gives_the_ledger(swept_county):
