@@ -88,7 +88,10 @@ def test_c_and_sql_ages_agree_on_every_birth_date(conn):
               from generate_series(date '2000-01-01', date '2026-12-31', interval '1 day') b(d)
               cross join unnest(array[date '2025-08-31', date '2024-02-29', date '2025-02-28', date '2025-03-01',
                                       date '2023-02-28', date '2012-06-15', date '2000-01-01']) o(on_date)"""
+    language = ("select l.lanname from pg_proc p join pg_language l on l.oid = p.prolang"
+                " where p.oid = 'kcbx.age_on(date, date)'::regprocedure")
     try:
+        assert conn.execute(sa.text(language)).scalar() == "c"
         with_c = conn.execute(sa.text(ages)).scalar()
         db.exec_script(conn, db.sql_text("functions/normalize.sql"))   # the SQL definition, in this transaction
         assert not native.installed(conn)

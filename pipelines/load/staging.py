@@ -33,9 +33,7 @@ _TYPED = {
     "grade": lambda c: [(c.name, "smallint", "kcbx.norm_grade({r})")],
     "region": lambda c: [(c.name, "text", "kcbx.norm_region({r})")],
     "int": lambda c: [(c.name, "int", "kcbx.norm_int({r})")],
-    # digits only, as nearly every school id is written, need no folding (is_digits is one pass in C)
-    "school_id": lambda c: [(c.name, "text",
-                             "case when kcbx.is_digits({r}) then {r} else nullif(btrim(kcbx.halfwidth({r})), '') end")],
+    "school_id": lambda c: [(c.name, "text", "kcbx.norm_school_id({r})")],
     "student_no": lambda c: [(c.name, "text", "kcbx.norm_compact({r})")],
     # a value the contract allows, as written, needs no normalizing (a list test is cheaper than norm_code's)
     "code": lambda c: [(c.name, "text", "case when {r} in (" + ", ".join(map(sql_literal, c.allowed))

@@ -29,11 +29,11 @@ class Rule:
 # A blank value normalizes to null (tests/test_validate.py checks every column kind), so both rules test the typed
 # value first: for the clean rows of a large file that one test settles the rule without trimming the raw text.
 def _blank(c: str) -> str:
-    return f"b.{c} is null and nullif(btrim(b.{c}_raw), '') is null"
+    return f"b.{c} is null and kcbx.norm_text(b.{c}_raw) is null"
 
 
 def _unreadable(c: str) -> str:
-    return f"b.{c} is null and nullif(btrim(b.{c}_raw), '') is not null"
+    return f"b.{c} is null and kcbx.norm_text(b.{c}_raw) is not null"
 
 
 def generic_rules(src: Source) -> list[Rule]:

@@ -232,6 +232,16 @@ create or replace function kcbx.norm_compact(s text) returns text language sql i
   select case when kcbx.is_upper_alnum(s) then s else kcbx.norm_compact_general(s) end
 $$;
 
+-- School ids (学校标识码): trimmed, half-width; empty → NULL. Digits only, as nearly every one is written, need no
+-- folding (is_digits is one pass in C).
+create or replace function kcbx.norm_school_id_general(s text) returns text language sql immutable parallel safe as $$
+  select nullif(btrim(kcbx.halfwidth(s)), '')
+$$;
+
+create or replace function kcbx.norm_school_id(s text) returns text language sql immutable parallel safe as $$
+  select case when kcbx.is_digits(s) then s else kcbx.norm_school_id_general(s) end
+$$;
+
 -- Whole numbers (毕业年份…): trimmed, half-width, at most 9 digits; anything else → NULL. Written as digits only, as
 -- nearly every one is, a value needs no folding: is_digits is one pass in C, where the regular expression of the
 -- general form cost about 1.5 µs a row.
@@ -274,7 +284,8 @@ create or replace function kcbx.mask_name(n text) returns text language sql immu
 $$;
 
 -- Full years of age on a date. The timestamp casts keep the body immutable (age(date, date) would resolve to the
--- time-zone-dependent age(timestamptz, timestamptz)), so the planner inlines it: six times faster per row.
+-- time-zone-dependent age(timestamptz, timestamptz)), so the planner inlines it: six times faster per row than a
+-- call. Where the server loads kcbx_native, migration replaces it with the C version, faster still.
 create or replace function kcbx.age_on(birth date, on_date date) returns int language sql immutable parallel safe as $$
   select extract(year from age(on_date::timestamp, birth::timestamp))::int
 $$;
