@@ -214,9 +214,9 @@ def prepare(settings: Settings) -> Engine:
 
 
 def ensure_province_partition(eng: Engine, table: str, province: str) -> None:
-    """Make the province's partition of a core table or match.person_term, in a transaction of its own: making it
-    locks the table's root, which other provinces' sweeps hold shared for the length of their transactions
-    (sql/migrations/0110_partitions_by_province_first.sql)."""
+    """Make the province's partition of a core table, match.person_term or match.findings, in a transaction of its
+    own: making it locks the table's root, which other provinces' sweeps hold shared for the length of their
+    transactions (sql/migrations/0110_partitions_by_province_first.sql)."""
     with eng.begin() as conn:
         conn.execute(sa.text("select core.province_partition(:t, :p)"), {"t": table, "p": province})
 

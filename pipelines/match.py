@@ -24,9 +24,9 @@ from .terms import Term
 
 log = logging.getLogger("kcbx.match")
 
-# replaced by each run (match.person_term a partition at a time: made and attached by 03)
-MATCH_TABLES = ["match.findings", "match.suspect_outcomes", "match.review_queue",
-                "match.unregistered_attendees"]
+# replaced by each run (match.person_term and match.findings a partition at a time: made and attached by 03 and 04)
+MATCH_TABLES = ["match.suspect_outcomes", "match.review_queue", "match.unregistered_attendees"]
+PARTITIONED_MATCH_TABLES = ["match.person_term", "match.findings"]
 SCHOOL_RECONCILIATION = SQL_DIR / "match" / "06_school_reconciliation.sql"
 
 
@@ -83,7 +83,8 @@ def _keep_from_autovacuum(conn, schema: str) -> None:
 
 def run_matching(eng: Engine, settings: Settings, term: Term) -> dict[str, int]:
     params = match_params(settings, term)
-    ensure_province_partition(eng, "match.person_term", settings.province)
+    for table in PARTITIONED_MATCH_TABLES:
+        ensure_province_partition(eng, table, settings.province)
     with eng.begin() as conn:
         for _path, sql in begin_matching(conn, params):
             conn.execute(sa.text(sql), params)

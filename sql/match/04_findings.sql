@@ -24,12 +24,16 @@ where province = :province and term = :term and graduation_year between :school_
 group by id_number;
 analyze t_graduate;
 
--- (found into a work table first: an INSERT … SELECT runs serial, a CREATE TABLE … AS in parallel workers; the
--- poverty and special-group lists grouped for the candidates only, a few percent of their rows)
-create unlogged table t_findings as
-select :province as province, :term as term, f.person_key, f.case_type, f.id_number, f.id_valid, f.name,
-  f.gender, f.birth_date, f.region_code, f.school_id, f.grade, pov.household_type is not null as is_poverty,
-  pov.household_type, coalesce(sg.groups, '{}') as special_groups, f.match_method, f.evidence, f.status
+-- This table becomes the term's partition of match.findings (its columns are that table's, in order, with their
+-- types), as t_person did match.person_term's in 03: a CREATE TABLE … AS runs its query in parallel workers and
+-- writes the rows once, without WAL (an INSERT into match.findings wrote them one by one, with the WAL and the key of
+-- each: sql/migrations/0260). The poverty and special-group lists are grouped for the candidates only, a few
+-- percent of their rows.
+create table t_findings with (autovacuum_enabled = false) as
+select cast(:province as text) as province, cast(:term as text) as term, f.person_key, f.case_type, f.id_number,
+  f.id_valid, f.name, f.gender, f.birth_date, f.region_code, f.school_id, f.grade,
+  pov.household_type is not null as is_poverty, pov.household_type, coalesce(sg.groups, '{}') as special_groups,
+  f.match_method, f.evidence, f.status as person_status
 from (
   select c.*, case
       when c.status = 'enrolled_not_reported' then 'dropout'
@@ -49,11 +53,5 @@ left join (
 ) sg on sg.id_number = f.list_key
 where f.case_type is not null;
 
-insert into match.findings (province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date,
-  region_code, school_id, grade, is_poverty, household_type, special_groups, match_method, evidence, person_status)
-select province, term, person_key, case_type, id_number, id_valid, name, gender, birth_date, region_code, school_id,
-  grade, is_poverty, household_type, special_groups, match_method, evidence, status
-from t_findings;
-
--- the ledger joins this term's findings next
-analyze match.findings;
+-- in place of the term's previous partition, indexed and analyzed there, for the ledger that joins these findings next
+select core.attach_work_table('match.findings', :province, :term, 't_findings');
