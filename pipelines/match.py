@@ -24,8 +24,9 @@ from .terms import Term
 
 log = logging.getLogger("kcbx.match")
 
-# replaced by each run (match.person_term and match.findings a partition at a time: made and attached by 03 and 04)
+# the term's rows of these are deleted by each run and written again
 MATCH_TABLES = ["match.suspect_outcomes", "match.review_queue", "match.unregistered_attendees"]
+# these are replaced a partition at a time: made and attached by 03 and 04 (core.attach_work_table)
 PARTITIONED_MATCH_TABLES = ["match.person_term", "match.findings"]
 SCHOOL_RECONCILIATION = SQL_DIR / "match" / "06_school_reconciliation.sql"
 
