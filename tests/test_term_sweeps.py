@@ -290,6 +290,27 @@ def test_a_pupil_reported_at_another_school_and_one_listed_twice_show_in_the_sch
     assert all(diff == 0 for s, (_, _, diff) in counts.items() if s != schools["here"])
 
 
+def test_a_pupil_listed_by_two_schools_is_reported_by_his_first_roster_line(session_database, tmp_path_factory):
+    # a later roster line lists the pupil again, at another school: his status, school and evidence are his first
+    # line's, and the school of the later line counts him as registered elsewhere
+    edited = {}
+
+    def edit(files):
+        roster = files["roster"]
+        pupil = _listed_at_own_school(files)[0]
+        other = next(r["学校标识码"] for r in roster if r["学校标识码"] != pupil["学校标识码"])
+        roster.append({**pupil, "学校标识码": other})
+        edited.update(pupil=pupil["身份证号"], school=pupil["学校标识码"], other=other,
+                      first=roster.index(pupil) + 2, later=len(roster) + 1)  # lines of the file (header: 1)
+
+    settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("two_schools"), edit, False)
+    assert rows(settings, "select status, reported_school_id, evidence_line from match.person_term"
+                          " where term = '2025-autumn' and person_key = :k", k=edited["pupil"]) == [
+        ("enrolled_reported", edited["school"], edited["first"])]
+    assert rows(settings, "select registered_elsewhere, unexplained_difference from report.school_reconciliation"
+                          " where term = '2025-autumn' and school_id = :s", s=edited["other"]) == [(1, 0)]
+
+
 def test_a_roster_row_marked_not_reported_counts_for_nothing_and_its_pupil_is_a_dropout(
         session_database, tmp_path_factory):
     # a pupil listed at his own school, marked 未报到

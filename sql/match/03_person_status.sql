@@ -9,24 +9,26 @@
 
 -- the roster rows that report a pupil, with the pupil's first line (whose school and match speak for the pupil)
 -- and each pupil's first line at each school (06 counts a pupil once per school). A pupil on one roster row is
--- both, as 02 made it; only the rows of pupils on several are sorted, for the two windows (the two steps of 01's
--- t_hukou_shadowed), and updated. t_reported is the rows that report a pupil.
+-- both; only the rows of pupils on several are sorted, for the two windows (the two steps of 01's
+-- t_hukou_shadowed), into t_roster_firsts. t_reported is the rows that report a pupil.
 create unlogged table t_roster_repeated as
 select unnest(kcbx.repeated_hashes(hashtextextended(person_key, 0))) as key_hash from t_roster
 where person_key is not null;
+analyze t_roster_repeated;
 
-update t_roster r set first_line = s.first_line, first_at_school = s.first_at_school
-from (
-  select line, line = min(line) over (partition by person_key) as first_line,
-    row_number() over (partition by person_key, school_id order by line) = 1 as first_at_school
-  from t_roster
-  where person_key is not null and hashtextextended(person_key, 0) in (select key_hash from t_roster_repeated)
-) s
-where s.line = r.line;
+create unlogged table t_roster_firsts as
+select line, line = min(line) over (partition by person_key) as first_line,
+  row_number() over (partition by person_key, school_id order by line) = 1 as first_at_school
+from t_roster
+where person_key is not null and hashtextextended(person_key, 0) in (select key_hash from t_roster_repeated);
+analyze t_roster_firsts;
 
 create view t_reported as
-select person_key, line, school_id, match_method, first_line, first_at_school from t_roster
-where person_key is not null;
+select r.person_key, r.line, r.school_id, r.match_method, coalesce(f.first_line, true) as first_line,
+  coalesce(f.first_at_school, true) as first_at_school
+from t_roster r
+left join t_roster_firsts f on f.line = r.line
+where r.person_key is not null;
 
 create unlogged table t_review as
 select distinct person_key from t_roster_name where n > 1;
