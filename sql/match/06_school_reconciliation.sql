@@ -55,12 +55,12 @@ with reg_side as (
   from t_unpaired where reg_person is null
   group by roster_school
 ), roster_side as (
-  select t.school_id, count(*) as reported_count,
-    count(*) filter (where t.person_key is null and amb.line is not null) as ambiguous_rows
-  from t_roster t
-  left join (select distinct line from t_roster_name where n > 1) amb on amb.line = t.line
-  where t.school_id is not null
-  group by t.school_id
+  select school_id, count(*) as reported_count from t_roster_rows where school_id is not null group by school_id
+), ambiguous as (
+  -- the rows waiting for review: rows of t_roster_open (02) no key matched
+  select school_id, count(*) as n from t_roster_open o
+  where o.person_key is null and o.school_id is not null and o.line in (select line from t_roster_name where n > 1)
+  group by school_id
 ), unregistered as (
   select school_id, count(*) as n from match.unregistered_attendees
   where province = :province and term = :term group by 1
@@ -92,10 +92,11 @@ from (
     coalesce(o.reported_count, 0) as reported_count, coalesce(g.dropouts_listed, 0) as dropouts_listed,
     coalesce(n.review_listed, 0) as review_listed, coalesce(n.reported_elsewhere, 0) as reported_elsewhere,
     coalesce(e.n, 0) as registered_elsewhere, coalesce(u.n, 0) as unregistered_listed,
-    coalesce(o.ambiguous_rows, 0) as ambiguous_rows
+    coalesce(a.n, 0) as ambiguous_rows
   from (select school_id from reg_side union select school_id from roster_side) s
   left join reg_side g using (school_id)
   left join roster_side o using (school_id)
+  left join ambiguous a using (school_id)
   left join not_reported_here n using (school_id)
   left join roster_unpaired e using (school_id)
   left join unregistered u using (school_id)
