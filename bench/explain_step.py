@@ -33,7 +33,9 @@ EXPLAINABLE = re.compile(r"^\s*(create ((temp|unlogged) )?table|insert|update|de
 
 
 def statements(sql: str) -> list[str]:
-    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    """The statements of a file, without their comments: a comment after a statement's semicolon would otherwise
+    open the next statement and keep it from being explained. (No string in sql/ holds `--`.)"""
+    body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
