@@ -301,7 +301,7 @@ def test_a_pupil_listed_by_two_schools_is_reported_by_his_first_roster_line(sess
         other = next(r["学校标识码"] for r in roster if r["学校标识码"] != pupil["学校标识码"])
         roster.append({**pupil, "学校标识码": other})
         edited.update(pupil=pupil["身份证号"], school=pupil["学校标识码"], other=other,
-                      first=roster.index(pupil) + 2, later=len(roster) + 1)  # lines of the file (header: 1)
+                      first=roster.index(pupil) + 2)  # its line in the file (the header is line 1)
 
     settings, _ = _sweep_after_editing(session_database, tmp_path_factory.mktemp("two_schools"), edit, False)
     assert rows(settings, "select status, reported_school_id, evidence_line from match.person_term"
