@@ -34,7 +34,8 @@ left join t_roster_open o on o.line = ro.line;
 -- the open rows' keys: an ID number some registry rows have although no hukou child does (grouped: several rows,
 -- the in-province pupil first); else an ID number that is a pupil's key (a registry row with a mistyped ID that
 -- matched its hukou child by 学籍号 or name; not a hukou child's own row, which is no pupil); else the same
--- 全国学籍号
+-- 全国学籍号. Found into a table of their own first, by parallel workers: each lookup reads t_reg (none when no
+-- row is open), and an UPDATE runs in one process.
 create unlogged table t_roster_found as
 select o.line, coalesce(i.person_key, k.person_key, x.person_key) as person_key,
   case when coalesce(i.person_key, k.person_key) is not null then 'id' else 'student_no' end as match_method
